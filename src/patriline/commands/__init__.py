@@ -1,0 +1,14 @@
+"""CLI command groups, one module per concern. Each module has ``register(app)``."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register_all"]
+
+
+def register_all(app: typer.Typer) -> None:
+    from patriline.commands import io, pedigree, search, simulate, stats, store
+
+    for module in (io, store, search, stats, pedigree, simulate):
+        module.register(app)

@@ -1,0 +1,89 @@
+"""What every reader returns: records, and problems that name file, line, locus and value."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from patriline.errors import InputError
+from patriline.haplotype import Haplotype
+
+__all__ = ["Problem", "ReadError", "ReadResult", "Record"]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One specimen read from a file.
+
+    ``line`` is the 1-based line of the file where the specimen's data start;
+    ``person`` links the specimen to a registry person (None: the specimen ID doubles
+    as the person ID); ``fields`` keeps non-locus columns (category, agency ...).
+    """
+
+    specimen: str
+    haplotype: Haplotype
+    line: int
+    kit: str | None = None
+    person: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why an input row was rejected: every field that helps a person find and fix it."""
+
+    file: str
+    line: int | None
+    reason: str
+    column: str | None = None
+    specimen: str | None = None
+    locus: str | None = None
+    value: str | None = None
+    suggestion: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        parts = [where]
+        if self.specimen:
+            parts.append(f"specimen {self.specimen}")
+        if self.column and self.column != self.locus:
+            parts.append(f"column {self.column!r}")
+        if self.locus:
+            parts.append(f"locus {self.locus}")
+        if self.value is not None:
+            parts.append(f"value {self.value!r}")
+        text = ", ".join(parts) + f": {self.reason}"
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion}?)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ReadError(InputError):
+    """Strict reading stopped at the first problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+@dataclass
+class ReadResult:
+    """Records accepted and problems found. ``rows`` counts every input row (specimen) seen:
+    ``rows == len(records) + len(rejected specimens)`` -- nothing is silently dropped."""
+
+    file: str
+    format: str
+    rows: int
+    records: list[Record]
+    problems: list[Problem]
+
+    @property
+    def accepted(self) -> int:
+        return len(self.records)
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.rows - len(self.records)

@@ -1,0 +1,1 @@
+"""patriline.search"""

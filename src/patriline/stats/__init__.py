@@ -1,0 +1,1 @@
+"""Match statistics: mutation model, haplotype frequencies, relatedness LRs, TMRCA."""
