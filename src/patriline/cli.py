@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="patriline", standalone_mode=False)
+        rc = command.main(args=argv, prog_name="patriline", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     except PatrilineError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    return 0
+    # without standalone mode, click returns typer.Exit's code instead of raising it
+    return rc if isinstance(rc, int) else 0
 
 
 def run() -> None:

@@ -429,7 +429,9 @@ def compare_alleles(a: Allele, b: Allele, locus: Locus) -> LocusComparison:
         compared = sum(c[0] for c in costs)
         mism = sum(c[1] for c in costs)
         steps = sum(c[2] for c in costs)
-        if best is None or (steps, mism) < (best[2], best[1]):
+        # fewest steps, then fewest mismatches, then most copies compared (a missing copy
+        # must not be paired against a value another pairing would compare)
+        if best is None or (steps, mism, -compared) < (best[2], best[1], -best[0]):
             best = (compared, mism, steps, perm)
     assert best is not None
     compared, mism, steps, perm = best

@@ -1,9 +1,148 @@
-"""CLI commands for the pedigree concern (thin: parse, call the library, format)."""
+"""CLI commands for the pedigree concern: ``links import`` and ``expand`` (parse, call, format)."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from patriline.commands._common import JSON_OPTION, console, default_db, default_user, emit_json
+from patriline.errors import InputError
+from patriline.haplotype import AlleleError, Haplotype, parse_haplotype_string
+from patriline.reference import UnknownLocusError
+
+__all__ = ["register"]
+
+links_app = typer.Typer(help="Paternal links (son → father) between registry persons.")
+
+DB_OPTION = typer.Option(None, "--db", help="Store URL or SQLite path (default: $PATRILINE_DB).")
+USER_OPTION = typer.Option(None, "--user", help="Acting user (default: $PATRILINE_USER or login).")
+
+
+def _db_url(db: str | None) -> str:
+    url = db or default_db()
+    if not url:
+        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    return url
+
+
+@links_app.command("import")
+def links_import(
+    file: Path = typer.Argument(..., help="CSV (son,father), PED or TGF file."),
+    db: str | None = DB_OPTION,
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="csv, ped or tgf (default: detect)."
+    ),
+    lenient: bool = typer.Option(
+        False, "--lenient", help="Import the valid links, report the rest."
+    ),
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import paternal links; strict (all or nothing) unless --lenient."""
+    from patriline.pedigree.links_io import read_links
+    from patriline.store.database import Database
+    from patriline.store.records import Link as StoreLink
+
+    with Database.open(_db_url(db)) as store:
+        actor = store.actor(user or default_user())
+        store.authorize(actor, "import")
+        result = read_links(file, format=fmt, strict=not lenient, existing=store.links())
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        links = [
+            StoreLink(
+                lk.son,
+                lk.father,
+                lk.source or "unknown",
+                1.0 if lk.confidence is None else lk.confidence,
+            )
+            for lk in result.links
+        ]
+        stored = store.insert_links(actor, links, source=str(file), file_hash=digest)
+    summary = result.summary() | {"added": stored["added"], "unchanged": stored["unchanged"]}
+    if as_json:
+        emit_json(summary)
+        return
+    typer.echo(
+        f"{file} ({result.format}): {result.rows} rows, {stored['added']} links added, "
+        f"{stored['unchanged']} unchanged, {result.skipped} without a male link, "
+        f"{len(result.problems)} rejected"
+    )
+    for p in result.problems:
+        typer.echo(f"  {p}", err=True)
+
+
+def _trace(trace: Path | None, haplotype: str | None) -> Haplotype | None:
+    if trace is not None and haplotype is not None:
+        raise InputError("give --trace FILE or --haplotype, not both")
+    if haplotype is not None:
+        try:
+            return parse_haplotype_string(haplotype)
+        except (AlleleError, UnknownLocusError, ValueError) as exc:
+            raise InputError(f"--haplotype: {exc}") from None
+    if trace is not None:
+        from patriline.io import read
+
+        records = read(trace).records
+        if len(records) != 1:
+            raise InputError(f"{trace}: a trace file must hold one profile (found {len(records)})")
+        return records[0].haplotype
+    return None
+
+
+def expand(
+    case: str = typer.Option(..., "--case", help="The case the expansion belongs to."),
+    specimen: list[str] = typer.Option(..., "--specimen", help="The hit specimen (repeatable)."),
+    db: str | None = DB_OPTION,
+    generations: int = typer.Option(
+        5, "--generations", "-g", min=0, max=20, help="Generations up and down."
+    ),
+    trace: Path | None = typer.Option(None, "--trace", help="Trace profile file (one specimen)."),
+    haplotype: str | None = typer.Option(
+        None, "--haplotype", help='Trace profile, e.g. "DYS19=14,DYS385=11,14".'
+    ),
+    svg: Path | None = typer.Option(None, "--svg", help="Write the tree as SVG here."),
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Expand a lineage hit into its paternal tree and rank the untested men as donors."""
+    from patriline.pedigree.expand import expand as expand_hit
+    from patriline.store.database import Database
+
+    profile = _trace(trace, haplotype)
+    with Database.open(_db_url(db)) as store:
+        actor = store.actor(user or default_user())
+        result = expand_hit(store, actor, case, specimen, generations=generations, trace=profile)
+    if svg is not None:
+        from patriline.pedigree.draw import write_svg
+
+        write_svg(result, svg)
+    doc = result.to_dict()
+    if as_json:
+        emit_json(doc)
+        return
+    table = Table(title=f"case {case}: {doc['n_members']} men around hit {result.hit}")
+    for col in ("rank", "person", "specimen", "meioses", "typed", "P(match)", "P(donor)"):
+        table.add_column(col)
+    rows = sorted(doc["members"], key=lambda m: (m["rank"] is None, m["rank"] or 0, m["person"]))
+    for m in rows:
+        table.add_row(
+            "" if m["rank"] is None else str(m["rank"]),
+            m["person"],
+            m["specimen"] or "",
+            "" if m["meioses_from_hit"] is None else str(m["meioses_from_hit"]),
+            "yes" if m["typed"] else "no",
+            "" if m["p_match"] is None else f"{m['p_match']:.3g}",
+            "" if m["posterior"] is None else f"{m['posterior']:.3g}",
+        )
+    console.print(table)
+    for f in doc["flags"]:
+        typer.echo(f"flag: {f['person']} (father {f['father']}): {f['message']}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this concern's commands to app."""
+    """Add ``links import`` and ``expand`` to ``app``."""
+    app.add_typer(links_app, name="links")
+    app.command()(expand)

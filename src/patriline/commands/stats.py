@@ -1,9 +1,210 @@
-"""CLI commands for the stats concern (thin: parse, call the library, format)."""
+"""CLI commands for the stats concern (thin: parse, call the library, format).
+
+``fit`` (discrete Laplace mixture, clusters by BIC), ``frequency`` (counting, kappa,
+dlmix) and ``report`` (a printable case report from the store).
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import typer
+
+from patriline.commands._common import JSON_OPTION, console, default_db, default_user, emit_json
+from patriline.errors import InputError
+from patriline.haplotype import AlleleError, Haplotype, parse_haplotype_string
+from patriline.reference import UnknownLocusError
+
+POPULATION_OPTION = typer.Option(
+    None, "--population", help="Simulated population directory (for the number of matching men)."
+)
+KIT_OPTION = typer.Option(
+    None, "--kit", help="Kit for the matching-men count (default: from the loci)."
+)
+
+
+def _clusters(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not m:
+            raise typer.BadParameter(f"{text!r}: use a count, a range like 1-6 or a list 1,2,4")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if lo < 1 or hi < lo or hi > 50:
+            raise typer.BadParameter(f"{part!r}: cluster counts must be 1..50, low-high")
+        out.extend(range(lo, hi + 1))
+    return sorted(set(out))
+
+
+def parse_query(text: str) -> Haplotype:
+    """A ``--haplotype`` option as a profile; bad input becomes an :class:`InputError`."""
+    try:
+        return parse_haplotype_string(text)
+    except AlleleError as exc:
+        raise InputError(
+            f"--haplotype: locus {exc.locus} value {exc.value!r}: {exc.reason}"
+        ) from None
+    except (UnknownLocusError, ValueError) as exc:
+        raise InputError(f"--haplotype: {exc}") from None
+
+
+def fit(
+    reference: str = typer.Argument(..., help="Reference file or store URL / SQLite file."),
+    clusters: str = typer.Option("1-6", "--clusters", help="Cluster counts to try: 1-6, 4, 1,2,4."),
+    out: Path = typer.Option(..., "--out", help="Write the chosen model here (JSON)."),
+    loci: str | None = typer.Option(
+        None, "--loci", help="Comma-separated loci (default: loci typed in 95% of the reference)."
+    ),
+    starts: int = typer.Option(3, "--starts", min=1, help="EM starts per cluster count."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the random starts."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Fit a discrete Laplace mixture (Andersen et al. 2013) and choose the clusters by BIC."""
+    from patriline.stats.dlmix import FitConfig
+    from patriline.stats.reference import design_matrix, load_reference
+    from patriline.stats.summary import fit_reference
+
+    ref = load_reference(reference)
+    design = design_matrix(ref, [s.strip() for s in loci.split(",")] if loci else None)
+    selection = fit_reference(ref, design, _clusters(clusters), FitConfig(starts=starts, seed=seed))
+    selection.best.save(out, selection)
+    if json_out:
+        emit_json({"model": str(out), "selection": selection.table(), **selection.best.to_dict()})
+        return
+    console.print(
+        f"reference {ref.source}: {design.weights.sum():g} men on {len(design.columns)} "
+        f"locus copies ({design.dropped} left out: {design.dropped_reasons or 'none'})"
+    )
+    for row in selection.table():
+        mark = "  <- chosen" if row["chosen"] else ""
+        conv = "" if row["converged"] else f"  (not converged: {row['note']})"
+        console.print(
+            f"  {row['clusters']:2d} clusters  logL {row['log_likelihood']:12.3f}  "
+            f"BIC {row['bic']:12.3f}{conv}{mark}"
+        )
+    best = selection.best
+    console.print(f"chosen: {best.clusters} clusters; centres (tau):")
+    for j in range(best.clusters):
+        centre = " ".join(str(v) for v in best.y[j])
+        console.print(f"  {best.tau[j]:.4f}  {centre}")
+    console.print(f"columns: {' '.join(best.columns)}")
+    console.print(f"model written to {out}")
+
+
+def frequency(
+    haplotype: str = typer.Option(
+        ..., "--haplotype", help='Profile, e.g. "DYS19=14,DYS385=11,14".'
+    ),
+    reference: str = typer.Option(..., "--reference", help="Reference file or store URL."),
+    model: Path | None = typer.Option(None, "--model", help="A dlmix model from `patriline fit`."),
+    method: str = typer.Option("all", "--method", help="counting, kappa, dlmix or all."),
+    level: float = typer.Option(0.95, "--level", min=0.5, max=0.9999, help="Interval level."),
+    population: Path | None = POPULATION_OPTION,
+    kit: str | None = KIT_OPTION,
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Frequency of a haplotype in a reference population, by each method."""
+    from patriline.stats.dlmix import load_fit
+    from patriline.stats.summary import METHODS, frequency_summary
+
+    methods = METHODS if method == "all" else (method,)
+    if method != "all" and method not in METHODS:
+        raise typer.BadParameter(f"--method {method!r}: choose counting, kappa, dlmix or all")
+    fitted = load_fit(model) if model is not None else None
+    if fitted is not None:
+        fitted.provenance.setdefault("source", str(model))
+    result = frequency_summary(
+        parse_query(haplotype),
+        reference,
+        model=fitted,
+        methods=methods,
+        level=level,
+        population=population,
+        kit=kit,
+    )
+    if json_out:
+        emit_json(result)
+        return
+    console.print(f"haplotype {result['haplotype']}")
+    console.print(
+        f"reference: n = {result['n']} men typed at {len(result['loci'])} loci; count = {result['count']}"
+    )
+    for name in result.get("ignored_loci", []):
+        console.print(f"  not used: {name}")
+    if "counting" in result:
+        c = result["counting"]
+        console.print(
+            f"counting: p = {c['p']:.4g}  ({c['level']:.0%} Clopper-Pearson {c['ci'][0]:.4g}-{c['ci'][1]:.4g})"
+        )
+    if "kappa" in result:
+        k = result["kappa"]
+        extra = "" if k["applies"] else f"  [{k['note']}]"
+        console.print(f"kappa: κ = {k['kappa']:.4f}, unseen-haplotype p = {k['p']:.4g}{extra}")
+    if "dlmix" in result:
+        d = result["dlmix"]
+        if d.get("p") is None:
+            console.print(f"dlmix: not available ({d['reason']})")
+        else:
+            console.print(f"dlmix: p = {d['p']:.4g} ({d['clusters']} clusters; {d['model']})")
+            for note in d.get("notes", []):
+                console.print(f"  note: {note}")
+    mm = result["matching_men"]
+    if mm.get("available"):
+        shares = ", ".join(
+            f"≤{k.split('_')[1]} meioses {v:.0%}"
+            for k, v in mm["share_of_matches"].items()
+            if v is not None
+        )
+        console.print(
+            f"matching men ({mm['kit']}, simulated population): expected "
+            f"{mm['expected_matching_men']:.3g} other men share a random profile; of the "
+            f"matches: {shares}"
+        )
+    else:
+        console.print(f"matching men: not available ({mm['reason']})")
+    console.print(f"warning: {mm['warning']}")
+
+
+def report(
+    case: str = typer.Option(..., "--case", help="Case the report belongs to."),
+    specimen: str = typer.Option(..., "--specimen", help="Candidate specimen in the store."),
+    out: Path = typer.Option(..., "--out", help="Write the HTML report here."),
+    trace: Path | None = typer.Option(None, "--trace", help="Trace profile file (first record)."),
+    haplotype: str | None = typer.Option(None, "--haplotype", help="Trace profile as text."),
+    model: Path | None = typer.Option(None, "--model", help="A dlmix model from `patriline fit`."),
+    max_meioses: int = typer.Option(20, "--max-meioses", min=1, max=250, help="LR hypothesis."),
+    population: Path | None = POPULATION_OPTION,
+    kit: str | None = KIT_OPTION,
+    db: str | None = typer.Option(None, "--db", help="Store URL (default: $PATRILINE_DB)."),
+    user: str | None = typer.Option(None, "--user", help="Acting user (default: $PATRILINE_USER)."),
+) -> None:
+    """Write a printable case report: profiles, frequencies, matching men, LR, TMRCA."""
+    from patriline.stats.report import ReportRequest, write_report
+
+    if (trace is None) == (haplotype is None):
+        raise typer.BadParameter("give the trace as exactly one of --trace FILE or --haplotype")
+    url = db or default_db()
+    if not url:
+        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    request = ReportRequest(
+        db_url=url,
+        user=user or default_user(),
+        case=case,
+        specimen=specimen,
+        trace_file=trace,
+        trace_text=haplotype,
+        model_file=model,
+        max_meioses=max_meioses,
+        population_dir=population,
+        kit=kit,
+    )
+    path = write_report(request, out)
+    console.print(f"report written to {path}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to app."""
+    app.command("fit")(fit)
+    app.command("frequency")(frequency)
+    app.command("report")(report)

@@ -1,9 +1,294 @@
-"""CLI commands for the store concern (thin: parse, call the library, format)."""
+"""CLI commands for the store concern (thin: parse, call the library, format).
+
+``init``, ``user add``, ``import``, ``case open|approve``, ``audit verify|show``,
+``expunge``, ``retention apply``, ``info``. Each takes ``--db URL`` and ``--user NAME``
+(defaults: ``PATRILINE_DB``, ``PATRILINE_USER``, else the OS user).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import typer
+
+from patriline.commands._common import (
+    JSON_OPTION,
+    console,
+    default_db,
+    default_user,
+    emit_json,
+    err_console,
+)
+from patriline.errors import InputError
+from patriline.store import Actor, Database
+
+DB_OPTION = typer.Option(
+    None, "--db", help="Store URL: a SQLite file or postgresql://… (default: $PATRILINE_DB)."
+)
+USER_OPTION = typer.Option(
+    None, "--user", help="Acting user (default: $PATRILINE_USER, else the OS user)."
+)
+
+user_app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
+case_app = typer.Typer(help="Open and approve cases.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check and read the audit log.", no_args_is_help=True)
+retention_app = typer.Typer(help="Apply retention periods.", no_args_is_help=True)
+
+
+@contextmanager
+def _session(db: str | None, user: str | None) -> Iterator[tuple[Database, Actor]]:
+    url = db or default_db()
+    if not url:
+        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    store = Database.open(url)
+    try:
+        yield store, store.actor(user or default_user())
+    finally:
+        store.close()
+
+
+def init(
+    url: str = typer.Argument(..., help="SQLite file path or postgresql:// URL."),
+    user: str | None = USER_OPTION,
+) -> None:
+    """Create a new store; the user who runs it becomes its admin."""
+    name = user or default_user()
+    Database.create(url, name).close()
+    typer.echo(f"created store {url}; admin: {name}")
+
+
+def user_add(
+    name: str = typer.Argument(..., help="User name."),
+    role: str = typer.Option(..., "--role", help="analyst, supervisor, auditor or admin."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Add a user with a role (admin only)."""
+    with _session(db, user) as (store, actor):
+        store.add_user(actor, name, role)
+    typer.echo(f"added user {name} ({role})")
+
+
+def import_(
+    file: Path = typer.Argument(..., help="Haplotype file (wide CSV/TSV, GeneMapper, YHRD, JSON)."),
+    lenient: bool = typer.Option(
+        False, "--lenient", help="Import valid rows; list the rest in --rejects."
+    ),
+    rejects: Path | None = typer.Option(
+        None, "--rejects", help="Reject file (CSV: line, specimen, reason)."
+    ),
+    format: str | None = typer.Option(
+        None, "--format", help="csv, genemapper, yhrd or json (default: detect)."
+    ),
+    category: str | None = typer.Option(
+        None, "--category", help="Category of rows without a category column (default reference)."
+    ),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a haplotype file: atomic by default, idempotent, conflicts reported."""
+    if lenient and rejects is None:
+        rejects = file.with_name(file.name + ".rejects.csv")
+    from rich.progress import Progress
+
+    with (
+        _session(db, user) as (store, actor),
+        Progress(console=err_console, transient=True, disable=as_json) as bar,
+    ):
+        task = bar.add_task("importing", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = store.import_file(
+            actor,
+            file,
+            format=format,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    typer.echo(
+        f"{summary.rows} rows: {summary.added} added, {summary.unchanged} unchanged, "
+        f"{summary.conflicts} conflicts, {summary.rejected} rejected (batch {summary.batch_id})"
+    )
+    for c in summary.conflict_details[:20]:
+        typer.echo(err=True, message=f"conflict: line {c.line}, specimen {c.specimen}: {c.reason}")
+    if rejects is not None and (summary.rejected or summary.conflicts):
+        typer.echo(f"rejected rows and conflicts listed in {rejects}")
+
+
+def case_open(
+    case: str = typer.Argument(..., help="Case ID."),
+    purpose: str = typer.Option(..., "--purpose", help="Why the case is opened."),
+    legal_basis: str = typer.Option(
+        ..., "--legal-basis", help="The law or warrant that allows it."
+    ),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Open a case (searches and identity reads happen within a case)."""
+    with _session(db, user) as (store, actor):
+        store.open_case(actor, case, purpose=purpose, legal_basis=legal_basis)
+    typer.echo(f"opened case {case}")
+
+
+def case_approve(
+    case: str = typer.Argument(..., help="Case ID."),
+    familial: bool = typer.Option(False, "--familial", help="Approve familial (lineage) search."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Approve a case for familial search (a supervisor who did not open it)."""
+    if not familial:
+        raise typer.BadParameter("say what is approved: --familial")
+    with _session(db, user) as (store, actor):
+        store.approve_case(actor, case, familial=True)
+    typer.echo(f"case {case} approved for familial search")
+
+
+def audit_verify(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Check the audit hash chain; exit 1 and name the first broken entry if it fails."""
+    url = db or default_db()
+    if not url:
+        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    with Database.open(url) as store:
+        result = store.verify_audit()
+    if as_json:
+        emit_json(
+            {
+                "ok": result.ok,
+                "entries": result.entries,
+                "first_bad_id": result.first_bad_id,
+                "reason": result.reason,
+            }
+        )
+    elif result.ok:
+        typer.echo(f"audit log OK: {result.entries} entries, chain intact")
+    else:
+        typer.echo(
+            err=True, message=f"audit log BROKEN at entry {result.first_bad_id}: {result.reason}"
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def audit_show(
+    case: str | None = typer.Option(None, "--case", help="Only entries of this case."),
+    limit: int | None = typer.Option(None, "--limit", help="Only the newest N entries."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show audit entries (auditors, supervisors, admins)."""
+    with _session(db, user) as (store, actor):
+        entries = store.audit_entries(actor, case=case, limit=limit)
+    if as_json:
+        emit_json([e.to_dict() for e in entries])
+        return
+    from rich.table import Table
+
+    table = Table("id", "time", "user", "case", "action", "params", "result")
+    for e in entries:
+        table.add_row(
+            str(e.id), e.at[:19], e.user, e.case or "", e.action, _short(e.params), _short(e.result)
+        )
+    console.print(table)
+
+
+def _short(d: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in d.items() if v not in (None, False))
+
+
+def expunge(
+    specimen: str = typer.Argument(..., help="Specimen ID."),
+    reason: str = typer.Option(..., "--reason", help="Why (court order, acquittal, …): audited."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Remove a specimen's haplotype, identity and derived rows; leave a tombstone."""
+    with _session(db, user) as (store, actor):
+        report = store.expunge(actor, specimen, reason)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    typer.echo(_describe(report))
+
+
+def _describe(r: object) -> str:
+    d = r.to_dict()  # type: ignore[attr-defined]
+    extra = []
+    if d["person_removed"]:
+        extra.append(f"person {d['person']}")
+    if d["identity_removed"]:
+        extra.append("identity")
+    if d["links_removed"]:
+        extra.append(f"{d['links_removed']} paternal links")
+    tail = f" (also removed: {', '.join(extra)})" if extra else ""
+    return f"expunged specimen {d['specimen']}{tail}; audit entry {d['audit_id']}"
+
+
+def retention_apply(
+    today: str | None = typer.Option(
+        None, "--today", help="Date to apply (YYYY-MM-DD; default today)."
+    ),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Expunge every specimen whose retention date has passed."""
+    with _session(db, user) as (store, actor):
+        reports = store.apply_retention(actor, today)
+    if as_json:
+        emit_json([r.to_dict() for r in reports])
+        return
+    for r in reports:
+        typer.echo(_describe(r))
+    typer.echo(f"retention: {len(reports)} specimens expunged")
+
+
+def info(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Counts: specimens by category, persons, links, cases, audit entries."""
+    url = db or default_db()
+    if not url:
+        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    with Database.open(url) as store:
+        i = store.info()
+    if as_json:
+        emit_json(i.to_dict())
+        return
+    typer.echo(f"store {i.url} ({i.dialect}, schema {i.revision})")
+    typer.echo(f"specimens: {i.specimens}")
+    for cat, n in sorted(i.specimens_by_category.items()):
+        typer.echo(f"  {cat}: {n}")
+    typer.echo(
+        f"persons: {i.persons} (identities {i.identities}); paternal links: {i.links}; "
+        f"cases: {i.cases}; users: {i.users}; import batches: {i.batches}; "
+        f"audit entries: {i.audit_entries}; change seq: {i.change_seq}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to app."""
+    app.command()(init)
+    app.command("import")(import_)
+    app.command()(expunge)
+    app.command()(info)
+    user_app.command("add")(user_add)
+    case_app.command("open")(case_open)
+    case_app.command("approve")(case_approve)
+    audit_app.command("verify")(audit_verify)
+    audit_app.command("show")(audit_show)
+    retention_app.command("apply")(retention_apply)
+    app.add_typer(user_app, name="user")
+    app.add_typer(case_app, name="case")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(retention_app, name="retention")

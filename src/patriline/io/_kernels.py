@@ -1,0 +1,216 @@
+"""Numba kernels of the readers (kernels only; the API and checks are in ``encoded.py``).
+
+:func:`scan_wide` tokenizes a wide CSV held as UTF-8 bytes and parses the *happy path*
+of every locus cell straight into the ``int16`` encoded columns: whole repeat numbers or
+one-digit intermediates, separated by commas, inside the locus's plausible range, with a
+valid number of copies. Any other cell (``OL``, ``null``, ``NA``, a duplication, an
+impossible value, odd quoting) or a row with the wrong number of cells only *flags* its
+row: the caller re-reads flagged rows with the row-wise reader, which applies every rule
+and names every problem. So the kernel never decides that a row is bad, only that it is
+plainly good.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["scan_wide"]
+
+_QUOTE = 34
+_SPACE = 32
+_TAB = 9
+_CR = 13
+_LF = 10
+_COMMA = 44
+_DOT = 46
+_MISSING = -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _parse_cell(data, s, e, copies, lo, hi, unit, out, o):
+    """Parse data[s:e] into out[o:o+copies]; 0 ok, 1 typed ok, 2 not the happy path."""
+    # strip spaces
+    while s < e and (data[s] == _SPACE or data[s] == _TAB):
+        s += 1
+    while e > s and (data[e - 1] == _SPACE or data[e - 1] == _TAB):
+        e -= 1
+    if s < e and data[s] == _QUOTE:
+        if e - s < 2 or data[e - 1] != _QUOTE:
+            return 2
+        s += 1
+        e -= 1
+        while s < e and data[s] == _SPACE:
+            s += 1
+        while e > s and data[e - 1] == _SPACE:
+            e -= 1
+    if s == e:
+        for k in range(copies):
+            out[o + k] = _MISSING
+        return 0
+    vals = np.empty(4, dtype=np.int64)
+    k = 0
+    i = s
+    while i < e:
+        while i < e and data[i] == _SPACE:
+            i += 1
+        whole = 0
+        digits = 0
+        while i < e and 48 <= data[i] <= 57:
+            whole = whole * 10 + (data[i] - 48)
+            digits += 1
+            i += 1
+            if digits > 3:
+                return 2
+        if digits == 0:
+            return 2
+        part = 0
+        if i < e and data[i] == _DOT:
+            i += 1
+            if i < e and 48 <= data[i] <= 57:
+                part = data[i] - 48
+                i += 1
+            else:
+                return 2
+            if i < e and 48 <= data[i] <= 57:
+                return 2
+        if whole < lo or whole > hi or part >= unit:
+            return 2
+        if k >= 4:
+            return 2
+        vals[k] = whole * 10 + part
+        k += 1
+        while i < e and data[i] == _SPACE:
+            i += 1
+        if i < e:
+            if data[i] != _COMMA:
+                return 2
+            i += 1
+            if i >= e:
+                return 2
+    if copies == 1:
+        if k != 1:
+            return 2
+        out[o] = vals[0]
+        return 1
+    if k == 1:
+        for c in range(copies):
+            out[o + c] = vals[0]
+        return 1
+    if k > copies:
+        return 2
+    sub = np.sort(vals[:k])
+    for c in range(copies):
+        out[o + c] = sub[c] if c < k else _MISSING
+    return 1
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copies, col_lo, col_hi, col_unit, n_out, max_rows):  # fmt: skip
+    """Scan rows from byte ``start`` (just after the header line).
+
+    Returns ``(n_rows, values[n_out, :], flags, line_no, row_start, row_end, meta_start,
+    meta_end)`` or ``n_rows == -1`` when a quoted cell spans lines (the caller falls back).
+    ``col_out[j]``: first output column of field ``j``; ``-1`` not a locus column,
+    ``-2`` a locus the layout (or kit) has no column for (a typed cell flags the row).
+    ``meta_slot[j] >= 0``: record the byte span of field ``j`` (stripped, unquoted) in
+    ``meta_start/meta_end[slot, row]`` (specimen, person, kit and free fields).
+    """
+    n = data.shape[0]
+    values = np.full((n_out, max_rows), _MISSING, dtype=np.int16)
+    flags = np.zeros(max_rows, dtype=np.uint8)
+    line_no = np.zeros(max_rows, dtype=np.int64)
+    row_start = np.zeros(max_rows, dtype=np.int64)
+    row_end = np.zeros(max_rows, dtype=np.int64)
+    id_start = np.zeros((n_meta, max_rows), dtype=np.int64)
+    id_end = np.zeros((n_meta, max_rows), dtype=np.int64)
+    tmp = np.empty(8, dtype=np.int64)
+    line = 1
+    for i in range(start):
+        if data[i] == _LF:
+            line += 1
+    pos = start
+    r = 0
+    while pos < n:
+        # one physical line [pos, eol)
+        eol = pos
+        in_quote = False
+        while eol < n and not (data[eol] == _LF and not in_quote):
+            if data[eol] == _QUOTE:
+                in_quote = not in_quote
+            eol += 1
+        if in_quote:
+            return -1, values, flags, line_no, row_start, row_end, id_start, id_end
+        end = eol
+        if end > pos and data[end - 1] == _CR:
+            end -= 1
+        # blank line: only spaces, tabs and delimiters
+        blank = True
+        for i in range(pos, end):
+            c = data[i]
+            if c != _SPACE and c != _TAB and c != delim:
+                blank = False
+                break
+        if not blank:
+            if r >= max_rows:
+                return -2, values, flags, line_no, row_start, row_end, id_start, id_end
+            line_no[r] = line
+            row_start[r] = pos
+            row_end[r] = end
+            field = 0
+            s = pos
+            i = pos
+            in_q = False
+            bad = False
+            while True:
+                if i < end and data[i] == _QUOTE:
+                    in_q = not in_q
+                if i == end or (data[i] == delim and not in_q):
+                    if field < n_fields:
+                        slot = meta_slot[field]
+                        o = col_out[field]
+                        if slot >= 0:
+                            a, b = s, i
+                            while a < b and (data[a] == _SPACE or data[a] == _TAB):
+                                a += 1
+                            while b > a and (data[b - 1] == _SPACE or data[b - 1] == _TAB):
+                                b -= 1
+                            if b - a >= 2 and data[a] == _QUOTE and data[b - 1] == _QUOTE:
+                                a += 1
+                                b -= 1
+                                while a < b and (data[a] == _SPACE or data[a] == _TAB):
+                                    a += 1
+                                while b > a and (data[b - 1] == _SPACE or data[b - 1] == _TAB):
+                                    b -= 1
+                            for q in range(a, b):
+                                if data[q] == _QUOTE:
+                                    bad = True
+                            id_start[slot, r] = a
+                            id_end[slot, r] = b
+                        else:
+                            if o >= 0 or o == -2:
+                                copies = col_copies[field]
+                                got = _parse_cell(data, s, i, copies, col_lo[field], col_hi[field], col_unit[field], tmp, 0)  # fmt: skip
+                                if got == 2 or (got == 1 and o == -2):
+                                    bad = True
+                                elif o >= 0:
+                                    for c in range(copies):
+                                        values[o + c, r] = tmp[c]
+                    else:
+                        # extra cells must be empty
+                        for q in range(s, i):
+                            if data[q] != _SPACE and data[q] != _TAB:
+                                bad = True
+                    field += 1
+                    s = i + 1
+                    if i == end:
+                        break
+                i += 1
+            if field < n_fields:
+                bad = True
+            if bad:
+                flags[r] = 1
+            r += 1
+        line += 1
+        pos = eol + 1
+    return r, values, flags, line_no, row_start, row_end, id_start, id_end

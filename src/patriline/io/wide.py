@@ -1,0 +1,260 @@
+"""Wide CSV/TSV: one row per specimen, one column per locus (or per locus copy).
+
+Reading accepts ``,``, ``;`` and tab delimiters (sniffed from the header), UTF-8 with or
+without BOM, UTF-16 from Excel, CRLF, quoted cells, trailing spaces, empty cells, any
+spelling of a locus the catalog knows, ``DYS385`` as ``11,14`` or as ``DYS385a`` /
+``DYS385b`` columns, and ``DYS389II-I`` columns (converted to DYS389II by adding
+DYS389I). The same machinery reads the YHRD-style table (:mod:`patriline.io.yhrd`).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from patriline.haplotype import MISSING, Allele, AlleleKind, Haplotype, format_tenths
+from patriline.io._build import Collector, RowBuilder, plan_header
+from patriline.io._columnar import chunks, columnar_ok, compiled_chunk
+from patriline.io._text import iter_rows, read_text, sniff_delimiter
+from patriline.io.model import Problem, ReadResult, Record
+from patriline.reference import Catalog, Kit
+
+__all__ = ["allele_text", "read_table", "read_wide", "write_table", "write_wide"]
+
+
+def read_table(
+    text: str,
+    path: str,
+    fmt: str,
+    *,
+    strict: bool,
+    catalog: Catalog,
+    kit: Kit | None,
+    id_column: int | None = None,
+    null_words: frozenset[str] = frozenset(),
+    generate_ids: bool = False,
+    default_delimiter: str = ",",
+) -> ReadResult:
+    """Read a table with a header row (shared by the wide CSV and YHRD-style readers)."""
+    lines = text.splitlines()
+    header_line = next((ln for ln in lines if ln.strip()), "")
+    delimiter = sniff_delimiter(header_line, default_delimiter)
+    rows = iter_rows(text, delimiter, path)
+    try:
+        header_no, headers = next(rows)
+    except StopIteration:
+        from patriline.io.model import ReadError
+
+        raise ReadError(Problem(path, None, "empty file")) from None
+    if generate_ids:
+        id_column = None
+        columns = plan_header(["id", *headers], path, header_no, catalog)[1:]
+    else:
+        columns = plan_header(headers, path, header_no, catalog, id_column=id_column)
+    collector = Collector(path, fmt, strict)
+    builder = RowBuilder(collector, catalog, kit, null_words=null_words)
+    n = len(columns)
+    spec_i = next((i for i, c in enumerate(columns) if c.role == "specimen"), None)
+    spec_header = columns[spec_i].header if spec_i is not None else None
+    person_i = next((i for i, c in enumerate(columns) if c.role == "person"), None)
+    kit_i = next((i for i, c in enumerate(columns) if c.role == "kit"), None)
+    field_cols = [(i, c.header) for i, c in enumerate(columns) if c.role == "field"]
+    locus_cols = [(i, c) for i, c in enumerate(columns) if c.role in ("allele", "copy", "diff")]
+
+    def slow(line: int, specimen: str, cells: list[str]) -> None:
+        """The row-wise path: every check, every problem named."""
+        cells = [c.strip() for c in cells]
+        builder.build(
+            line,
+            specimen,
+            [(c, cells[i]) for i, c in locus_cols],
+            person=cells[person_i] if person_i is not None else "",
+            kit_text=cells[kit_i] if kit_i is not None else "",
+            fields={h: cells[i] for i, h in field_cols if cells[i]},
+            specimen_column=spec_header,
+        )
+
+    if not columnar_ok(columns):
+        for index, (line, cells) in enumerate(rows, start=1):
+            specimen = cells[spec_i] if spec_i is not None else f"H{index}"
+            if len(cells) > n and any(cells[n:]):
+                collector.rows += 1
+                collector.reject([ragged_problem(path, line, len(cells), n, specimen)])
+                continue
+            slow(line, specimen, cells + [""] * (n - len(cells)))
+        return collector.result()
+    seen = builder.seen
+    records = collector.records
+    compiled = None
+    if fmt == "csv" and not generate_ids and not null_words:
+        compiled = compiled_chunk(text, path, delimiter, columns, builder)
+    parts = (
+        [compiled]
+        if compiled is not None
+        else chunks(text, path, delimiter, columns, builder, id_generator=generate_ids)
+    )
+    for chunk in parts:
+        names = [pc.column.locus for pc in chunk.parsed]
+        meta = chunk.meta
+        per_row = zip(*(pc.cells for pc in chunk.parsed), strict=True) if names else None
+        for r, line in enumerate(chunk.lines):
+            vals = next(per_row) if per_row is not None else ()
+            specimen = chunk.specimens[r]
+            if chunk.ragged[r]:
+                row = chunk.rows[r]
+                collector.rows += 1
+                collector.reject([ragged_problem(path, line, len(row), n, specimen)])
+                continue
+            if chunk.flagged[r] or not specimen or specimen in seen:
+                slow(line, specimen, chunk.rows[r])
+                continue
+            collector.rows += 1
+            alleles = {k: a for k, a in zip(names, vals, strict=True) if a is not MISSING}
+            kit_obj = chunk.kits[r]
+            kit_id = kit_obj.id if kit_obj is not None else None
+            fields = {h: v for i, h in field_cols if (v := meta[i][r])}
+            person = meta[person_i][r] if person_i is not None else ""
+            seen[specimen] = line
+            records.append(
+                Record(
+                    specimen,
+                    Haplotype(alleles, kit_id),  # type: ignore[arg-type]
+                    line,
+                    kit_id,
+                    person or None,
+                    fields,
+                )
+            )
+    return collector.result()
+
+
+def ragged_problem(path: str, line: int, got: int, n: int, specimen: str) -> Problem:
+    """A row with more (non-empty) cells than the header."""
+    return Problem(
+        path,
+        line,
+        f"row has {got} cells but the header has {n} (a delimiter inside an unquoted cell?)",
+        specimen=specimen or None,
+    )
+
+
+def read_wide(
+    path: str | Path,
+    *,
+    strict: bool = True,
+    catalog: Catalog,
+    kit: Kit | None = None,
+    text: str | None = None,
+) -> ReadResult:
+    """Read a wide CSV/TSV file (see module docstring)."""
+    text = read_text(path) if text is None else text
+    tab = Path(path).suffix.lower() in (".tsv", ".txt", ".tab")
+    return read_table(
+        text,
+        str(path),
+        "csv",
+        strict=strict,
+        catalog=catalog,
+        kit=kit,
+        default_delimiter="\t" if tab else ",",
+    )
+
+
+def allele_text(allele: Allele, *, sep: str = ",", null: str = "null") -> str:
+    """An allele as written in tables: ``14``, ``15.2``, ``11,14``, ``null``, ``OL`` or ``""``."""
+    if allele.kind is AlleleKind.VALUE:
+        return sep.join(format_tenths(v) for v in allele.values)
+    if allele.kind is AlleleKind.NULL:
+        return null
+    if allele.kind is AlleleKind.OFF_LADDER:
+        return "OL"
+    return ""
+
+
+def columns_for(
+    records: Sequence[Record], loci: Iterable[str] | None, catalog: Catalog
+) -> list[str]:
+    """Locus columns to write: ``loci`` (canonical names), else every typed locus, catalog order."""
+    if loci is not None:
+        wanted = [catalog.locus(n).name for n in loci]
+        allowed = set(wanted)
+        for r in records:
+            extra = [n for n in r.haplotype.alleles if n not in allowed]
+            if extra:
+                from patriline.errors import InputError
+
+                raise InputError(
+                    f"specimen {r.specimen}: loci {', '.join(extra)} are not among the "
+                    "columns to write"
+                )
+        order = {n: i for i, n in enumerate(catalog.all_loci)}
+        return sorted(dict.fromkeys(wanted), key=lambda n: order[n])
+    present: set[str] = set()
+    for r in records:
+        present.update(r.haplotype.alleles)
+    return [n for n in catalog.all_loci if n in present]
+
+
+def write_table(
+    records: Sequence[Record],
+    path: str | Path,
+    *,
+    delimiter: str,
+    loci: Iterable[str] | None,
+    catalog: Catalog,
+    id_header: str = "specimen",
+    sep: str = ",",
+    null: str = "null",
+    meta: bool = True,
+) -> int:
+    """Write records as a table with a header row; returns the number of records."""
+    names = columns_for(records, loci, catalog)
+    has_person = meta and any(r.person for r in records)
+    has_kit = meta and any(r.kit for r in records)
+    field_names: list[str] = []
+    for r in records:
+        for k in r.fields:
+            if k not in field_names:
+                field_names.append(k)
+    header = [id_header]
+    if has_person:
+        header.append("person")
+    if has_kit:
+        header.append("kit")
+    header += field_names + names
+    cache: dict[Allele, str] = {}
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+        w.writerow(header)
+        for r in records:
+            row = [r.specimen]
+            if has_person:
+                row.append(r.person or "")
+            if has_kit:
+                row.append(r.kit or "")
+            row += [r.fields.get(k, "") for k in field_names]
+            alleles = r.haplotype.alleles
+            for n in names:
+                a = alleles.get(n)
+                if a is None:
+                    row.append("")
+                    continue
+                t = cache.get(a)
+                if t is None:
+                    t = cache[a] = allele_text(a, sep=sep, null=null)
+                row.append(t)
+            w.writerow(row)
+    return len(records)
+
+
+def write_wide(
+    records: Sequence[Record],
+    path: str | Path,
+    *,
+    loci: Iterable[str] | None = None,
+    catalog: Catalog,
+) -> int:
+    """Write wide CSV (``,``) or, for a ``.tsv``/``.txt`` path, tab-separated."""
+    delimiter = "\t" if Path(path).suffix.lower() in (".tsv", ".txt", ".tab") else ","
+    return write_table(records, path, delimiter=delimiter, loci=loci, catalog=catalog)

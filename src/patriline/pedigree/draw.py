@@ -1,0 +1,140 @@
+"""Pictures of an expansion: the paternal tree as SVG (graphviz ``dot``).
+
+Typed men are grey boxes, untested men ellipses filled by their donor posterior (a
+colour scale from white to dark red, shown in a legend), the hit has a thick blue
+double border; beside the tree a table compares the trace with the hit locus by locus
+(differences in red).
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+
+import graphviz
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from patriline.errors import InputError
+from patriline.haplotype import compare
+from patriline.pedigree.expand import Expansion
+
+__all__ = ["LEGEND_STOPS", "colour_of", "expansion_graph", "write_svg"]
+
+#: Posterior values shown in the legend.
+LEGEND_STOPS = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)
+_CMAP = colormaps["YlOrRd"]
+
+
+def colour_of(probability: float | None) -> str:
+    """Fill colour for an untested man's posterior (``#ffffff`` for None/0)."""
+    if probability is None or probability != probability or probability <= 0:
+        return "#ffffff"
+    # sqrt stretches small posteriors, which are the common case in big trees.
+    return str(to_hex(_CMAP(min(1.0, probability) ** 0.5)))
+
+
+def _text_colour(probability: float | None) -> str:
+    return "#ffffff" if probability is not None and probability > 0.5 else "#000000"
+
+
+def expansion_graph(expansion: Expansion) -> graphviz.Digraph:
+    """The graphviz graph of ``expansion`` (render with ``.pipe(format="svg")``)."""
+    g = graphviz.Digraph("expansion", graph_attr={"rankdir": "TB", "fontname": "Helvetica"})
+    g.attr("node", fontname="Helvetica", fontsize="10")
+    hit_persons = set(expansion.hit_persons)
+    for m in expansion.members:
+        lines = [m.person]
+        if m.specimen:
+            lines.append(f"specimen {m.specimen}")
+        dist = m.meioses_from_hit.get(expansion.hit_persons[0])
+        if dist is not None and m.person not in hit_persons:
+            lines.append(f"{dist} meioses")
+        if m.typed:
+            attrs = {"shape": "box", "style": "filled", "fillcolor": "#d9d9d9"}
+        else:
+            attrs = {
+                "shape": "ellipse",
+                "style": "filled",
+                "fillcolor": colour_of(m.posterior),
+                "fontcolor": _text_colour(m.posterior),
+            }
+            if m.posterior is not None:
+                lines.append(f"P(donor) {m.posterior:.3g}  rank {m.rank}")
+        if m.person in hit_persons:
+            attrs.update({"penwidth": "3", "color": "#1f4e9c", "peripheries": "2"})
+            lines.insert(0, "HIT")
+        g.node(_id(m.person), label="\n".join(lines), **attrs)
+    for son, link in expansion.pedigree.links.items():
+        g.edge(_id(link.father), _id(son))
+    flagged = {f.person: f for f in (expansion.ranking.flags if expansion.ranking else [])}
+    for person, flag in flagged.items():
+        g.node(
+            _id(person) + "_flag",
+            label=f"{flag.message} (10^{flag.log10_ratio:.1f})",
+            shape="note",
+            fontcolor="#b00000",
+            color="#b00000",
+        )
+        g.edge(_id(person) + "_flag", _id(person), style="dashed", arrowhead="none")
+    _legend(g)
+    if expansion.trace is not None:
+        _trace_table(g, expansion)
+    return g
+
+
+def _id(person: str) -> str:
+    return "p_" + person
+
+
+def _legend(g: graphviz.Digraph) -> None:
+    cells = "".join(
+        f'<TD BGCOLOR="{colour_of(p) if p > 0 else "#ffffff"}">{p:g}</TD>' for p in LEGEND_STOPS
+    )
+    label = (
+        '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0">'
+        f'<TR><TD COLSPAN="{len(LEGEND_STOPS)}"><B>P(donor) of untested men</B></TD></TR>'
+        f"<TR>{cells}</TR>"
+        f'<TR><TD COLSPAN="{len(LEGEND_STOPS)}" BGCOLOR="#d9d9d9">box: typed</TD></TR>'
+        "</TABLE>>"
+    )
+    with g.subgraph(name="cluster_legend") as c:
+        c.attr(label="legend", fontsize="10")
+        c.node("legend", label=label, shape="plaintext")
+
+
+def _trace_table(g: graphviz.Digraph, expansion: Expansion) -> None:
+    trace = expansion.trace
+    assert trace is not None
+    hit = expansion.haplotypes.get(expansion.hit_persons[0])
+    rows = ["<TR><TD><B>locus</B></TD><TD><B>trace</B></TD><TD><B>hit</B></TD></TR>"]
+    comparison = compare(trace, hit) if hit is not None else None
+    for locus in trace.to_dict():
+        t = html.escape(str(trace[locus]))
+        h = html.escape(str(hit[locus])) if hit is not None else ""
+        differs = comparison is not None and comparison[locus].mismatches > 0
+        colour = ' BGCOLOR="#f4b6b6"' if differs else ""
+        rows.append(
+            f"<TR><TD>{html.escape(locus)}</TD><TD{colour}>{t}</TD><TD{colour}>{h}</TD></TR>"
+        )
+    title = f"trace vs hit {html.escape(expansion.hit)}"
+    if comparison is not None:
+        title += f": {comparison.mismatches} of {comparison.loci_compared} differ"
+    label = (
+        '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0">'
+        f'<TR><TD COLSPAN="3"><B>{title}</B></TD></TR>' + "".join(rows) + "</TABLE>>"
+    )
+    with g.subgraph(name="cluster_trace") as c:
+        c.attr(label="", style="invis")
+        c.node("trace", label=label, shape="plaintext")
+
+
+def write_svg(expansion: Expansion, path: str | Path) -> Path:
+    """Render ``expansion`` to an SVG file; needs graphviz's ``dot`` on the PATH."""
+    if shutil.which("dot") is None:
+        raise InputError("drawing needs graphviz's 'dot' program (apt install graphviz)")
+    path = Path(path)
+    svg = expansion_graph(expansion).pipe(format="svg")
+    path.write_bytes(svg)
+    return path

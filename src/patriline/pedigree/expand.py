@@ -1,0 +1,298 @@
+"""Expansion: from a lineage hit to the paternal family tree around it.
+
+Definition (``G`` generations, default 5). For a hit man ``h`` let ``a_k`` be his
+ancestor ``k`` generations up, for ``k = 1..K`` with ``K = min(G, recorded depth)``.
+The expansion is ``a_1..a_K`` together with every male-line descendant ``d`` of the top
+ancestor ``a_K`` (``h`` himself when he has no recorded father) whose generation is at
+most ``G`` below ``h``'s: ``gen(d) − gen(h) ≤ G``. So it holds his father, grandfathers,
+brothers, uncles, cousins, sons, nephews ... down to ``G`` generations below the hit,
+whether or not they have a profile. For several hits of one lineage it is the union of
+their expansions (they must be related through recorded links).
+
+Every member carries the meioses on the paternal path to each hit and whether he is
+typed. With a trace, :mod:`patriline.pedigree.donor` ranks the untested men.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from patriline.errors import InputError, NotFound
+from patriline.haplotype import Haplotype, compare
+from patriline.pedigree.donor import DonorConfig, DonorRanking, rank_donors
+from patriline.pedigree.model import LinkConflict, Pedigree
+
+if TYPE_CHECKING:
+    from patriline.store.access import Actor
+    from patriline.store.database import Database
+
+__all__ = ["Expansion", "Member", "expand", "expand_pedigree", "lineage_members"]
+
+
+def lineage_members(
+    pedigree: Pedigree, hits: Sequence[str], generations: int = 5
+) -> dict[str, int]:
+    """Members of the expansion around ``hits`` with their generation relative to the
+    first hit (negative: above him, positive: below). See the module docstring."""
+    if generations < 0:
+        raise InputError("generations must be 0 or more")
+    if not hits:
+        raise InputError("no hit to expand")
+    out: dict[str, int] = {}
+    first = hits[0]
+    for h in hits:
+        if h not in pedigree:
+            pedigree = _with_person(pedigree, h)
+        offset = _generation_offset(pedigree, first, h)
+        ancestors = list(pedigree.ancestors(h))[:generations]
+        top = ancestors[-1] if ancestors else h
+        k = len(ancestors)
+        out.setdefault(top, offset - k)
+        for d, g in pedigree.descendants(top, k + generations).items():
+            out.setdefault(d, offset - k + g)
+    return out
+
+
+def _with_person(pedigree: Pedigree, person: str) -> Pedigree:
+    return Pedigree(pedigree.links.values(), [*pedigree, person])
+
+
+def _generation_offset(pedigree: Pedigree, a: str, b: str) -> int:
+    """gen(b) − gen(a) for two related men."""
+    depth_a = {a: 0, **{x: i for i, x in enumerate(pedigree.ancestors(a), start=1)}}
+    if b in depth_a:
+        return -depth_a[b]
+    for j, y in enumerate(pedigree.ancestors(b), start=1):
+        if y in depth_a:
+            return j - depth_a[y]
+    raise InputError(f"hits {a} and {b} are not related through recorded links; expand them apart")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One man of an expansion."""
+
+    person: str
+    specimen: str | None
+    generation: int
+    meioses_from_hit: dict[str, int]
+    typed: bool
+    p_match: float | None = None
+    posterior: float | None = None
+    rank: int | None = None
+
+    def to_dict(self, hit: str) -> dict[str, Any]:
+        return {
+            "person": self.person,
+            "specimen": self.specimen,
+            "generation": self.generation,
+            "meioses_from_hit": self.meioses_from_hit.get(hit),
+            "meioses_from_hits": self.meioses_from_hit,
+            "typed": self.typed,
+            "p_match": self.p_match,
+            "posterior": self.posterior,
+            "rank": self.rank,
+        }
+
+
+@dataclass
+class Expansion:
+    """The tree around a hit: members, ranking (with a trace) and in-case link flags."""
+
+    hits: list[str]
+    hit_persons: list[str]
+    generations: int
+    members: list[Member]
+    pedigree: Pedigree
+    haplotypes: dict[str, Haplotype]
+    trace: Haplotype | None = None
+    ranking: DonorRanking | None = None
+    case: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def hit(self) -> str:
+        return self.hits[0]
+
+    def member(self, person: str) -> Member:
+        for m in self.members:
+            if m.person == person:
+                return m
+        raise KeyError(person)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``patriline expand --json`` document."""
+        doc: dict[str, Any] = {
+            "hit": self.hit,
+            "hits": self.hits,
+            "hit_person": self.hit_persons[0],
+            "case": self.case,
+            "generations": self.generations,
+            "n_members": len(self.members),
+            "n_typed": sum(m.typed for m in self.members),
+            "members": [m.to_dict(self.hit_persons[0]) for m in self.members],
+        }
+        if self.trace is not None and self.ranking is not None:
+            hit_h = self.haplotypes.get(self.hit_persons[0])
+            comp = compare(self.trace, hit_h) if hit_h is not None else None
+            doc["trace_vs_hit"] = (
+                None
+                if comp is None
+                else {
+                    "loci_compared": comp.loci_compared,
+                    "mismatches": comp.mismatches,
+                    "steps": comp.steps,
+                }
+            )
+            doc["columns"] = self.ranking.columns
+            doc["prior"] = "uniform over untested men (configurable)"
+        doc["flags"] = [
+            {
+                "person": f.person,
+                "father": f.father,
+                "log10_ratio": f.log10_ratio,
+                "message": f.message,
+            }
+            for f in (self.ranking.flags if self.ranking else [])
+        ]
+        doc["notes"] = self.notes + (self.ranking.notes if self.ranking else [])
+        return doc
+
+
+def expand_pedigree(
+    pedigree: Pedigree,
+    hit_persons: Sequence[str],
+    haplotypes: Mapping[str, Haplotype],
+    *,
+    generations: int = 5,
+    trace: Haplotype | None = None,
+    specimens: Mapping[str, str] | None = None,
+    hits: Sequence[str] | None = None,
+    config: DonorConfig | None = None,
+) -> Expansion:
+    """Expand on plain data: the tree around ``hit_persons`` and, always, the link
+    checks; with ``trace``, the donor ranking of the untested men.
+
+    ``haplotypes`` maps person to his profile (the typed men); ``specimens`` maps person
+    to the specimen shown for him; ``hits`` are the hit specimens (default: the persons).
+    """
+    for p in hit_persons:
+        if p not in pedigree:
+            pedigree = _with_person(pedigree, p)
+    members = lineage_members(pedigree, hit_persons, generations)
+    sub = pedigree.subset(members)
+    typed = {p: h for p, h in haplotypes.items() if p in members}
+    ranking = rank_donors(sub, typed, trace, config)
+    specimens = specimens or {}
+    out = []
+    for person, gen in sorted(members.items(), key=lambda kv: (kv[1], kv[0])):
+        meioses = {h: m for h in hit_persons if (m := sub.meioses(h, person)) is not None}
+        cand = ranking.candidates.get(person)
+        out.append(
+            Member(
+                person,
+                specimens.get(person),
+                gen,
+                meioses,
+                person in typed,
+                None if cand is None or trace is None else cand.p_match,
+                None if cand is None else cand.posterior,
+                None if cand is None else cand.rank,
+            )
+        )
+    return Expansion(
+        list(hits or hit_persons),
+        list(hit_persons),
+        generations,
+        out,
+        sub,
+        typed,
+        trace,
+        ranking,
+    )
+
+
+def expand(
+    db: Database,
+    actor: Actor,
+    case: str,
+    specimen: str | Sequence[str],
+    *,
+    generations: int = 5,
+    trace: Haplotype | None = None,
+    config: DonorConfig | None = None,
+) -> Expansion:
+    """Expand a hit held in the store (``Database.expand`` delegates here).
+
+    Checks that ``actor`` may expand and read identities in ``case``, builds the tree
+    from the store's paternal links, attaches the active specimens' haplotypes, ranks
+    donors when ``trace`` is given, and writes two audit entries: the identity read
+    (specimen → person of the hits and the persons whose specimens are shown) and the
+    expansion itself (parameters and counts).
+    """
+    hits = [specimen] if isinstance(specimen, str) else list(specimen)
+    db.authorize(actor, "expand", case)
+    db.authorize(actor, "read_identity", case)
+    hit_persons = []
+    for s in hits:
+        info = db.specimen_info(s)
+        if not info.active:
+            raise NotFound(f"specimen {s!r} was expunged")
+        hit_persons.append(info.person)
+    try:
+        pedigree = Pedigree(db.links())
+    except LinkConflict as exc:
+        raise InputError(f"the store's paternal links are inconsistent: {exc}") from None
+    for p in hit_persons:
+        if p not in pedigree:
+            pedigree = _with_person(pedigree, p)
+    members = lineage_members(pedigree, hit_persons, generations)
+    haplotypes: dict[str, Haplotype] = {}
+    shown: dict[str, str] = {}
+    for person in members:
+        best: tuple[int, str, Haplotype] | None = None
+        for s in db.specimens_of(person):
+            try:
+                h = db.haplotype(s)
+            except NotFound:
+                continue
+            if s in hits:
+                best = (10**6, s, h)
+                break
+            if best is None or len(h) > best[0]:
+                best = (len(h), s, h)
+        if best is not None:
+            shown[person] = best[1]
+            haplotypes[person] = best[2]
+    result = expand_pedigree(
+        pedigree,
+        hit_persons,
+        haplotypes,
+        generations=generations,
+        trace=trace,
+        specimens=shown,
+        hits=hits,
+        config=config,
+    )
+    result.case = case
+    db.audit(
+        actor,
+        "read_identity",
+        case=case,
+        params={"specimens": hits, "reason": "expand"},
+        result={"hit_persons": hit_persons, "specimens_shown": sorted(shown.values())},
+    )
+    db.audit(
+        actor,
+        "expand",
+        case=case,
+        params={"specimens": hits, "generations": generations, "trace": trace is not None},
+        result={
+            "members": len(result.members),
+            "typed": len(haplotypes),
+            "flags": len(result.ranking.flags) if result.ranking else 0,
+        },
+    )
+    return result

@@ -1,0 +1,335 @@
+"""Lineage search against a store: access, index, ranking, final filter and audit.
+
+``search(db, actor, case, query, ...)`` is what ``Database.search`` delegates to:
+
+1. access — an exact query needs ``search_exact`` in the case; any near-match
+   (familial) query, ``max_mismatches > 0`` or ``max_steps > 0``, needs
+   ``search_familial``: the case approved by a supervisor who did not open it;
+2. the :class:`~patriline.search.index.SearchIndex` kept beside the store is opened
+   (built on first use) and brought up to date from the store's change feed;
+3. hits are ranked (:mod:`patriline.search.rank`), anything the store no longer holds
+   as active (expunged, inactive) is dropped, and the ``top`` best are returned;
+4. one audit entry records the parameters and the result counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from patriline import __version__
+from patriline.errors import InputError, NotFound
+from patriline.haplotype import Haplotype, parse_haplotype_string
+from patriline.search.index import DEFAULT_MIN_LOCI, SearchIndex
+from patriline.search.rank import Ranked, rank
+from patriline.stats.mutation import StepwiseModel
+
+__all__ = [
+    "PairResult",
+    "SearchResult",
+    "index_dir",
+    "open_index",
+    "pairs",
+    "search",
+    "search_many",
+]
+
+#: Rebuild the index when the unindexed delta exceeds this share of the indexed rows.
+REBUILD_SHARE = 0.10
+_OPEN: dict[str, SearchIndex] = {}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to one query: ranked candidates, counts and provenance."""
+
+    query: dict[str, Any]
+    candidates: list[Ranked]
+    total: int
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "total": self.total,
+            "provenance": self.provenance,
+        }
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """All-vs-all pairs within the bounds."""
+
+    pairs: list[dict[str, Any]]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pairs": self.pairs, "provenance": self.provenance}
+
+
+# ------------------------------------------------------------------------ the index
+def index_dir(db: Any) -> Path:
+    """Where the index of ``db`` lives: beside a SQLite file, else under a cache folder.
+
+    ``PATRILINE_INDEX_DIR`` overrides the parent folder for server databases.
+    """
+    if getattr(db, "dialect", None) == "sqlite":
+        path = db.engine.url.database
+        if path and path != ":memory:":
+            return Path(path + ".search")
+    digest = hashlib.sha256(str(db.engine.url.render_as_string(hide_password=True)).encode())
+    base = Path(os.environ.get("PATRILINE_INDEX_DIR") or Path.home() / ".cache" / "patriline")
+    return base / f"search-{digest.hexdigest()[:16]}"
+
+
+def _build(db: Any, root: Path) -> SearchIndex:
+    seq = db.change_seq()
+    ids, encoded = db.encoded()
+    idx = SearchIndex.build(ids, encoded, seq=seq)
+    idx.save(root)
+    return SearchIndex.open(root)
+
+
+def open_index(db: Any, *, rebuild: bool = False) -> SearchIndex:
+    """The search index of ``db``, built if absent and synchronised with its change feed.
+
+    The index is rebuilt (deterministically, rows sorted by specimen ID) when asked,
+    when its layout differs from the store's, or when the unindexed additions exceed
+    ``REBUILD_SHARE`` of it.
+    """
+    root = index_dir(db)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root) + ".lock"):
+        idx = None if rebuild else _OPEN.get(str(root))
+        if idx is None and not rebuild and (root / "manifest.json").exists():
+            idx = SearchIndex.open(root)
+        if idx is not None and idx.layout.columns != db.layout.columns:
+            idx = None
+        if idx is None or idx.seq > db.change_seq():
+            idx = _build(db, root)
+        elif idx.sync(db):
+            if idx.delta_values.shape[1] > max(1000, REBUILD_SHARE * idx.values.shape[1]):
+                idx = _build(db, root)
+            else:
+                idx.save(root)
+        _OPEN[str(root)] = idx
+        return idx
+
+
+# ------------------------------------------------------------------------ queries
+def _actor(db: Any, actor: Any) -> Any:
+    return db.actor(actor) if isinstance(actor, str) else actor
+
+
+def _parse_query(query: Haplotype | str) -> Haplotype:
+    if isinstance(query, Haplotype):
+        return query
+    try:
+        return parse_haplotype_string(query)
+    except (ValueError, KeyError) as exc:
+        raise InputError(f"query haplotype: {exc}") from None
+
+
+def _bounds(max_mismatches: int | None, max_steps: int | None) -> tuple[int | None, int | None]:
+    """Default: exact (0 mismatches) unless a step bound is given, then no mismatch bound."""
+    if max_mismatches is None and max_steps is None:
+        return 0, None
+    for name, v in (("max_mismatches", max_mismatches), ("max_steps", max_steps)):
+        if v is not None and v < 0:
+            raise InputError(f"{name} must not be negative (got {v})")
+    return max_mismatches, max_steps
+
+
+def _active(db: Any, specimens: Sequence[str]) -> set[str]:
+    if len(specimens) > 500:
+        return set(specimens) & set(db.active_specimens())
+    out = set()
+    for s in specimens:
+        try:
+            if db.specimen_info(s).active:
+                out.add(s)
+        except NotFound:
+            continue
+    return out
+
+
+def _provenance(idx: SearchIndex, plan: str, checked: int) -> dict[str, Any]:
+    return {
+        "software": f"patriline {__version__}",
+        "engine": plan,
+        "candidates_checked": checked,
+        "index": {
+            "rows": idx.n_rows,
+            "active": idx.n_active,
+            "change_seq": idx.seq,
+            "index_kit": idx.manifest.get("index_kit"),
+        },
+        "model": "stepwise (Ballantyne 2010 rates, Beta-integrated), meioses 1..40, uniform prior",
+    }
+
+
+def _search_one(
+    db: Any,
+    idx: SearchIndex,
+    trace: Haplotype,
+    mm: int | None,
+    ms: int | None,
+    min_loci: int,
+    top: int,
+    explain: bool,
+    model: StepwiseModel | None,
+    reference_model: Any,
+) -> SearchResult:
+    hits = idx.query(trace, max_mismatches=mm, max_steps=ms, min_loci=min_loci)
+    active = _active(db, hits.ids)
+    kept = [s for s in hits.ids if s in active]
+    ranked = rank(
+        trace,
+        [(s, idx.haplotype(s)) for s in kept],
+        model=model,
+        with_explain=explain,
+        reference_model=reference_model,
+    )
+    query = {
+        "haplotype": str(trace),
+        "max_mismatches": mm,
+        "max_steps": ms,
+        "min_loci": min_loci,
+        "top": top,
+    }
+    return SearchResult(
+        query, ranked[:top], len(ranked), _provenance(idx, hits.plan, hits.candidates_checked)
+    )
+
+
+def search(
+    db: Any,
+    actor: Any,
+    case: str,
+    query: Haplotype | str,
+    *,
+    max_mismatches: int | None = None,
+    max_steps: int | None = None,
+    min_loci: int = DEFAULT_MIN_LOCI,
+    top: int = 20,
+    explain: bool = False,
+    model: StepwiseModel | None = None,
+    reference_model: Any = None,
+) -> SearchResult:
+    """Search the store for the paternal relatives of one trace, ranked.
+
+    Parameters
+    ----------
+    db, actor, case
+        The store, the acting user (name or ``Actor``) and the case searched in.
+    query
+        The trace: a :class:`Haplotype` or ``"DYS19=14,DYS389I=13,…"``.
+    max_mismatches, max_steps
+        Bounds on mismatching locus copies and total repeat steps. Both ``None``: an
+        exact search. Only ``max_steps`` given: no bound on mismatches.
+    min_loci
+        Fewest locus copies compared for a hit.
+    top
+        Candidates returned (``total`` counts all hits).
+    explain
+        Add the per-locus comparison to every candidate.
+    model, reference_model
+        The stepwise model used for ranking; a population model or trace frequency
+        for likelihood ratios (optional; see :mod:`patriline.search.rank`).
+    """
+    return search_many(
+        db, actor, case, [query], max_mismatches=max_mismatches, max_steps=max_steps,
+        min_loci=min_loci, top=top, explain=explain, model=model, reference_model=reference_model,
+    )[0]  # fmt: skip
+
+
+def search_many(
+    db: Any,
+    actor: Any,
+    case: str,
+    queries: Sequence[Haplotype | str],
+    *,
+    max_mismatches: int | None = None,
+    max_steps: int | None = None,
+    min_loci: int = DEFAULT_MIN_LOCI,
+    top: int = 20,
+    explain: bool = False,
+    model: StepwiseModel | None = None,
+    reference_model: Any = None,
+) -> list[SearchResult]:
+    """:func:`search` for many traces (one access check, one audit entry per trace)."""
+    mm, ms = _bounds(max_mismatches, max_steps)
+    if min_loci < 0 or top < 1:
+        raise InputError("min_loci must not be negative and top must be at least 1")
+    traces = [_parse_query(q) for q in queries]
+    familial = (mm or 0) > 0 or (ms or 0) > 0
+    action = "search_familial" if familial else "search_exact"
+    who = _actor(db, actor)
+    db.authorize(who, action, case)
+    idx = open_index(db)
+    out = []
+    for trace in traces:
+        res = _search_one(db, idx, trace, mm, ms, min_loci, top, explain, model, reference_model)
+        db.audit(
+            who,
+            action,
+            case=case,
+            params=res.query,
+            result={
+                "hits": res.total,
+                "returned": [c.specimen for c in res.candidates],
+                "engine": res.provenance["engine"],
+            },
+        )
+        out.append(res)
+    return out
+
+
+def pairs(
+    db: Any,
+    actor: Any,
+    case: str,
+    *,
+    max_mismatches: int = 2,
+    min_loci: int = DEFAULT_MIN_LOCI,
+) -> PairResult:
+    """All pairs of active specimens within ``max_mismatches`` (lineage clustering).
+
+    A familial operation: the case must be approved for familial search. Audited.
+    """
+    if max_mismatches < 0 or min_loci < 0:
+        raise InputError("max_mismatches and min_loci must not be negative")
+    who = _actor(db, actor)
+    db.authorize(who, "search_familial", case)
+    idx = open_index(db)
+    found = idx.pairs(max_mismatches=max_mismatches, min_loci=min_loci)
+    active = _active(db, sorted(set(found.a) | set(found.b)))
+    rows = [
+        {"a": a, "b": b, "loci_compared": int(c), "mismatches": int(m), "steps": int(s)}
+        for a, b, c, m, s in zip(
+            found.a, found.b, found.compared, found.mismatches, found.steps, strict=True
+        )
+        if a in active and b in active
+    ]
+    prov = {
+        "software": f"patriline {__version__}",
+        "engine": "pigeonhole pairs",
+        "max_mismatches": max_mismatches,
+        "min_loci": min_loci,
+        "index": {"rows": idx.n_rows, "active": idx.n_active, "change_seq": idx.seq},
+    }
+    db.audit(
+        who,
+        "search_familial",
+        case=case,
+        params={"pairs": True, "max_mismatches": max_mismatches, "min_loci": min_loci},
+        result={"pairs": len(rows)},
+    )
+    return PairResult(rows, prov)

@@ -1,0 +1,659 @@
+"""``Database``: the one object the CLI, the service and the engines talk to.
+
+See ``docs/architecture.md`` ("store") for the contract and ``docs/store.md`` for the
+schema, formats and methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
+
+from patriline import __version__
+from patriline.encoding import EXTRA, Encoded, Layout
+from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
+from patriline.haplotype import Haplotype, parse_haplotype_string
+from patriline.io.model import Record
+from patriline.store import audit as _audit
+from patriline.store import migrate
+from patriline.store.access import ACTIONS, Actor, Case, check
+from patriline.store.engine import make_engine, normalize_url, read_connection, write_transaction
+from patriline.store.importer import lookup
+from patriline.store.records import ImportSummary, Link, SpecimenInfo, StoreInfo
+from patriline.store.schema import (
+    ROLES,
+    cases,
+    haplotypes,
+    identities,
+    import_batches,
+    meta,
+    paternal_links,
+    persons,
+    removals,
+    specimens,
+    users,
+)
+
+__all__ = ["Database"]
+
+Progress = Callable[[int, int], None]
+
+
+class Database:
+    """A patriline store (SQLite file or PostgreSQL database).
+
+    Use :meth:`create` for a new store and :meth:`open` for an existing one; both run
+    the Alembic migrations up to this version's schema.
+    """
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._layout: Layout | None = None
+
+    # ------------------------------------------------------------------ life cycle
+    @classmethod
+    def create(cls, url: str | Path, admin: str, *, busy_timeout: float | None = None) -> Database:
+        """Create a new store at ``url``; ``admin`` becomes its first user (role admin).
+
+        Raises :class:`ConflictError` if ``url`` already holds a patriline store.
+        """
+        norm = normalize_url(url)
+        if norm.startswith("sqlite"):
+            path = make_url(norm).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = (
+            make_engine(norm)
+            if busy_timeout is None
+            else make_engine(norm, busy_timeout=busy_timeout)
+        )
+        db = cls(norm, engine)
+        try:
+            with db.read() as probe:
+                probe.execute(select(1))
+        except DBAPIError as exc:
+            engine.dispose()
+            raise NotFound(f"cannot open a database at {_redact(norm)}: {exc.orig}") from None
+        with db.read() as conn:
+            exists = migrate.current_revision(conn) is not None
+        if exists:
+            engine.dispose()
+            raise ConflictError(f"{url} already holds a patriline store")
+        with db.write() as conn:
+            migrate.upgrade(conn)
+            conn.execute(
+                insert(meta),
+                [
+                    {"key": "layout", "value": Layout.universal().to_json()},
+                    {"key": "change_seq", "value": "0"},
+                    {"key": "software_version", "value": __version__},
+                ],
+            )
+            conn.execute(
+                insert(users).values(
+                    name=admin, role="admin", created_at=_audit.now(), created_by=None
+                )
+            )
+            _audit.append(
+                conn,
+                user=admin,
+                role="admin",
+                action="init",
+                params={"url": _redact(norm), "version": __version__},
+            )
+            _audit.append(
+                conn,
+                user=admin,
+                role="admin",
+                action="user_admin",
+                params={"add": admin, "role": "admin"},
+            )
+        return db
+
+    @classmethod
+    def open(cls, url: str | Path, *, busy_timeout: float | None = None) -> Database:
+        """Open an existing store (upgrading its schema if it is older than this version)."""
+        norm = normalize_url(url)
+        if norm.startswith("sqlite"):
+            path = make_url(norm).database
+            if path and path != ":memory:" and not Path(path).exists():
+                raise NotFound(f"no store at {url} (create one with: patriline init {url})")
+        engine = (
+            make_engine(norm)
+            if busy_timeout is None
+            else make_engine(norm, busy_timeout=busy_timeout)
+        )
+        db = cls(norm, engine)
+        try:
+            with db.read() as conn:
+                rev = migrate.current_revision(conn)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise NotFound(f"cannot open a store at {_redact(norm)}: {exc.orig}") from None
+        if rev is None:
+            engine.dispose()
+            raise NotFound(
+                f"{url} is not a patriline store (create one with: patriline init {url})"
+            )
+        if rev != migrate.head_revision():
+            with db.write() as conn:
+                migrate.upgrade(conn)
+        return db
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self) -> Any:
+        """Context manager: one write transaction (all or nothing)."""
+        return write_transaction(self.engine)
+
+    def read(self) -> Any:
+        """Context manager: one read transaction."""
+        return read_connection(self.engine)
+
+    @property
+    def layout(self) -> Layout:
+        """The layout of the stored ``encoded`` column (the universal layout at creation)."""
+        if self._layout is None:
+            with self.read() as conn:
+                self._layout = Layout.from_json(
+                    conn.execute(select(meta.c.value).where(meta.c.key == "layout")).scalar_one()
+                )
+        return self._layout
+
+    # ------------------------------------------------------------------ access
+    def actor(self, name: str) -> Actor:
+        """The user ``name`` with their role; :class:`NotFound` if there is no such user."""
+        with self.read() as conn:
+            role = conn.execute(
+                select(users.c.role).where(users.c.name == name)
+            ).scalar_one_or_none()
+        if role is None:
+            raise NotFound(
+                f"no user {name!r} in this store (an admin adds one: patriline user add {name} --role analyst)"
+            )
+        return Actor(name, role)
+
+    def _case(self, conn: Connection, case: str) -> Case | None:
+        r = conn.execute(select(cases).where(cases.c.id == case)).first()
+        return (
+            None
+            if r is None
+            else Case(
+                r.id,
+                r.purpose,
+                r.legal_basis,
+                r.opened_by,
+                r.opened_at,
+                r.familial_approved_by,
+                r.familial_approved_at,
+            )
+        )
+
+    def authorize(self, actor: Actor, action: str, case: str | Case | None = None) -> Case | None:
+        """Check that ``actor`` may do ``action`` (in ``case``); return the case.
+
+        The role is read from the store, not trusted from ``actor``. Raises
+        :class:`AccessDenied` with the reason.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        case_id = case.id if isinstance(case, Case) else case
+        with self.read() as conn:
+            role = conn.execute(
+                select(users.c.role).where(users.c.name == actor.name)
+            ).scalar_one_or_none()
+            loaded = self._case(conn, case_id) if case_id else None
+        if role is None:
+            raise AccessDenied(f"user {actor.name!r} is not a user of this store")
+        check(Actor(actor.name, role), action, loaded, case_name=case_id)
+        return loaded
+
+    def add_user(self, actor: Actor, name: str, role: str) -> Actor:
+        """Add a user (admin only); audited."""
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        if not name.strip():
+            raise InputError("a user name may not be empty")
+        self.authorize(actor, "user_admin")
+        with self.write() as conn:
+            if conn.execute(select(users.c.name).where(users.c.name == name)).first() is not None:
+                raise ConflictError(f"user {name!r} already exists")
+            conn.execute(
+                insert(users).values(
+                    name=name, role=role, created_at=_audit.now(), created_by=actor.name
+                )
+            )
+            _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action="user_admin",
+                params={"add": name, "role": role},
+            )
+        return Actor(name, role)
+
+    def users(self) -> list[Actor]:
+        with self.read() as conn:
+            return [
+                Actor(r.name, r.role) for r in conn.execute(select(users).order_by(users.c.name))
+            ]
+
+    # ------------------------------------------------------------------ cases
+    def open_case(self, actor: Actor, case: str, *, purpose: str, legal_basis: str) -> Case:
+        """Open a case with its purpose and legal basis (both required); audited."""
+        if not case.strip() or not purpose.strip() or not legal_basis.strip():
+            raise InputError("a case needs an ID, a purpose and a legal basis")
+        self.authorize(actor, "case_open")
+        with self.write() as conn:
+            if self._case(conn, case) is not None:
+                raise ConflictError(f"case {case!r} already exists")
+            at = _audit.now()
+            conn.execute(
+                insert(cases).values(
+                    id=case,
+                    purpose=purpose,
+                    legal_basis=legal_basis,
+                    opened_by=actor.name,
+                    opened_at=at,
+                )
+            )
+            _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action="case_open",
+                case=case,
+                purpose=purpose,
+                params={"legal_basis": legal_basis},
+            )
+        return Case(case, purpose, legal_basis, actor.name, at)
+
+    def approve_case(self, actor: Actor, case: str, *, familial: bool = True) -> Case:
+        """Approve ``case`` for familial search: a supervisor (or admin) other than the opener."""
+        if not familial:
+            raise InputError("only familial-search approval exists (--familial)")
+        self.authorize(actor, "case_approve")
+        with self.write() as conn:
+            c = self._case(conn, case)
+            if c is None:
+                raise NotFound(f"no case {case!r}")
+            if c.opened_by == actor.name:
+                raise AccessDenied(
+                    f"case {case!r} was opened by {actor.name!r}; another supervisor must approve it"
+                )
+            at = _audit.now()
+            conn.execute(
+                update(cases)
+                .where(cases.c.id == case)
+                .values(familial_approved_by=actor.name, familial_approved_at=at)
+            )
+            _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action="case_approve",
+                case=case,
+                purpose=c.purpose,
+                params={"familial": True},
+            )
+        return Case(c.id, c.purpose, c.legal_basis, c.opened_by, c.opened_at, actor.name, at)
+
+    def case(self, case: str) -> Case:
+        with self.read() as conn:
+            c = self._case(conn, case)
+        if c is None:
+            raise NotFound(f"no case {case!r}")
+        return c
+
+    # ------------------------------------------------------------------ audit
+    def audit(
+        self,
+        actor: Actor,
+        action: str,
+        *,
+        case: str | Case | None = None,
+        purpose: str | None = None,
+        params: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one hash-chained audit entry (its own transaction); return its ID."""
+        case_id = case.id if isinstance(case, Case) else case
+        if purpose is None and isinstance(case, Case):
+            purpose = case.purpose
+        with self.write() as conn:
+            if purpose is None and case_id:
+                c = self._case(conn, case_id)
+                purpose = c.purpose if c else None
+            return _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action=action,
+                case=case_id,
+                purpose=purpose,
+                params=params,
+                result=result,
+            )
+
+    def verify_audit(self) -> _audit.VerifyResult:
+        """Check the audit hash chain; name the first broken entry."""
+        with self.read() as conn:
+            return _audit.verify(conn)
+
+    def audit_entries(
+        self, actor: Actor, *, case: str | None = None, limit: int | None = None
+    ) -> list[_audit.AuditEntry]:
+        """Audit entries (auditors, supervisors, admins); the read itself is audited."""
+        self.authorize(actor, "audit_read")
+        with self.read() as conn:
+            out = _audit.read(conn, case=case, limit=limit)
+        self.audit(
+            actor, "audit_read", params={"case": case, "limit": limit}, result={"entries": len(out)}
+        )
+        return out
+
+    # ------------------------------------------------------------------ import
+    def import_records(
+        self,
+        actor: Actor,
+        records: Sequence[Record],
+        *,
+        file: str = "<records>",
+        file_hash: str | None = None,
+        format: str | None = None,
+        rows: int | None = None,
+        problems: Sequence[Any] = (),
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import records (see :func:`patriline.store.imports.import_records`)."""
+        from patriline.store.imports import import_records
+
+        return import_records(
+            self,
+            actor,
+            records,
+            file=file,
+            file_hash=file_hash,
+            format=format,
+            rows=rows,
+            problems=problems,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
+
+    def import_file(
+        self,
+        actor: Actor,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Read ``path`` with :func:`patriline.io.read` and import it (atomic unless lenient)."""
+        from patriline.store.imports import import_file
+
+        return import_file(
+            self,
+            actor,
+            path,
+            format=format,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
+
+    # ------------------------------------------------------------------ data for engines
+    def encoded(self, layout: Layout | None = None) -> tuple[list[str], Encoded]:
+        """IDs and encoded haplotypes of all active specimens, in change-feed order.
+
+        ``layout`` defaults to the store's (universal) layout; another layout takes its
+        columns from the stored ones (loci the store does not have are MISSING).
+        """
+        stored = self.layout
+        with self.read() as conn:
+            rows = conn.execute(
+                select(haplotypes.c.specimen, haplotypes.c.encoded)
+                .join(specimens, specimens.c.id == haplotypes.c.specimen)
+                .where(specimens.c.active.is_(True))
+                .order_by(haplotypes.c.seq)
+            ).all()
+            ids = [r[0] for r in rows]
+            ncol = stored.n_columns
+            if rows:
+                flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<i2")
+                matrix = flat.astype(np.int16).reshape(len(rows), ncol)
+            else:
+                matrix = np.zeros((0, ncol), dtype=np.int16)
+            extra_rows = [int(i) for i in np.flatnonzero((matrix == EXTRA).any(axis=1))]
+            texts = dict(
+                lookup(
+                    conn,
+                    haplotypes.c.specimen,
+                    [ids[i] for i in extra_rows],
+                    haplotypes.c.canonical,
+                )
+            )
+        target = layout or stored
+        if target == stored:
+            values = np.ascontiguousarray(matrix.T)
+        else:
+            values = np.full((target.n_columns, len(rows)), -1, dtype=np.int16)
+            src = {c: i for i, c in enumerate(stored.columns)}
+            for j, col in enumerate(target.columns):
+                if col in src:
+                    values[j] = matrix[:, src[col]]
+        extras = {}
+        copies = dict(zip(target.loci, target.copies, strict=True))
+        for i in extra_rows:
+            h = parse_haplotype_string(texts[ids[i]])
+            for name, allele in h.alleles.items():
+                if name in copies and len(allele.values) > copies[name]:
+                    extras[(i, name)] = allele
+        return ids, Encoded(target, values, extras)
+
+    def haplotype(self, specimen: str) -> Haplotype:
+        """The haplotype of ``specimen`` (:class:`NotFound` if absent or expunged)."""
+        with self.read() as conn:
+            r = conn.execute(
+                select(haplotypes.c.canonical, specimens.c.kit)
+                .join(specimens, specimens.c.id == haplotypes.c.specimen)
+                .where(haplotypes.c.specimen == specimen)
+            ).first()
+        if r is None:
+            raise NotFound(f"no specimen {specimen!r} in the store")
+        h = parse_haplotype_string(r[0]) if r[0] else Haplotype({})
+        return Haplotype(h.alleles, r[1])
+
+    def active_specimens(self) -> list[str]:
+        with self.read() as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    select(specimens.c.id)
+                    .where(specimens.c.active.is_(True))
+                    .order_by(specimens.c.id)
+                )
+            ]
+
+    def specimen_info(self, specimen: str) -> SpecimenInfo:
+        with self.read() as conn:
+            r = conn.execute(select(specimens).where(specimens.c.id == specimen)).first()
+        if r is None:
+            raise NotFound(f"no specimen {specimen!r} in the store")
+        return SpecimenInfo(
+            r.id,
+            r.person,
+            r.category,
+            r.kit,
+            r.collected_at,
+            r.agency,
+            r.legal_basis,
+            r.consent_ref,
+            r.retention_until,
+            r.batch_id,
+            bool(r.active),
+        )
+
+    def person_of(self, specimen: str) -> str:
+        return self.specimen_info(specimen).person
+
+    def specimens_of(self, person: str) -> list[str]:
+        """Active specimens of ``person`` (empty if none)."""
+        with self.read() as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    select(specimens.c.id)
+                    .where(specimens.c.person == person, specimens.c.active.is_(True))
+                    .order_by(specimens.c.id)
+                )
+            ]
+
+    def persons(self) -> list[str]:
+        with self.read() as conn:
+            return [r[0] for r in conn.execute(select(persons.c.id).order_by(persons.c.id))]
+
+    def links(self) -> list[Link]:
+        with self.read() as conn:
+            return [
+                Link(r.son, r.father, r.source, float(r.confidence))
+                for r in conn.execute(select(paternal_links).order_by(paternal_links.c.son))
+            ]
+
+    def insert_links(
+        self, actor: Actor, links: Iterable[Link], *, source: str, file_hash: str | None = None
+    ) -> dict[str, int]:
+        """Insert paternal links atomically (persons created as needed); audited.
+
+        A son already linked to the same father is ``unchanged``; to another father it is a
+        :class:`ConflictError` (nothing is written). Returns ``{"rows", "added", "unchanged"}``.
+        """
+        from patriline.store.links import insert_links
+
+        return insert_links(self, actor, list(links), source=source, file_hash=file_hash)
+
+    def change_seq(self) -> int:
+        with self.read() as conn:
+            return int(
+                conn.execute(select(meta.c.value).where(meta.c.key == "change_seq")).scalar_one()
+            )
+
+    def changes_since(self, seq: int) -> list[tuple[int, str, str]]:
+        """Change-feed events after ``seq``: ``(seq, specimen, "add" | "remove")`` in order."""
+        with self.read() as conn:
+            adds = conn.execute(
+                select(haplotypes.c.seq, haplotypes.c.specimen).where(haplotypes.c.seq > seq)
+            ).all()
+            rems = conn.execute(
+                select(removals.c.seq, removals.c.specimen).where(removals.c.seq > seq)
+            ).all()
+        out = [(int(s), sp, "add") for s, sp in adds] + [(int(s), sp, "remove") for s, sp in rems]
+        out.sort()
+        return out
+
+    # ------------------------------------------------------------------ identity, expungement
+    def set_identity(
+        self, actor: Actor, person: str, data: dict[str, Any], key: str | bytes
+    ) -> None:
+        """Store identity data for ``person`` encrypted with ``key`` (Fernet); audited."""
+        from patriline.store.identity import set_identity
+
+        set_identity(self, actor, person, data, key)
+
+    def identity(
+        self, actor: Actor, case: str | Case, person: str, key: str | bytes
+    ) -> dict[str, Any]:
+        """Decrypt the identity of ``person`` within ``case``; audited."""
+        from patriline.store.identity import read_identity
+
+        return read_identity(self, actor, case, person, key)
+
+    def expunge(self, actor: Actor, specimen: str, reason: str) -> Any:
+        """Remove a specimen and what derives from it; see :mod:`patriline.store.expunge`."""
+        from patriline.store.expunge import expunge
+
+        return expunge(self, actor, specimen, reason)
+
+    def apply_retention(self, actor: Actor, today: Any = None) -> Any:
+        """Expunge every specimen whose retention date has passed."""
+        from patriline.store.expunge import apply_retention
+
+        return apply_retention(self, actor, today)
+
+    # ------------------------------------------------------------------ delegation
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        from patriline.search.api import search  # type: ignore[import-not-found,unused-ignore]
+
+        return search(self, *args, **kwargs)
+
+    def expand(self, *args: Any, **kwargs: Any) -> Any:
+        from patriline.pedigree.expand import expand  # type: ignore[import-not-found,unused-ignore]
+
+        return expand(self, *args, **kwargs)
+
+    # ------------------------------------------------------------------ info
+    def info(self) -> StoreInfo:
+        """Counts of specimens by category, persons, links, cases, audit entries."""
+        from patriline.store.schema import audit_log
+
+        def n(conn: Connection, table: Any) -> int:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+        with self.read() as conn:
+            by_cat = {
+                r[0]: int(r[1])
+                for r in conn.execute(
+                    select(specimens.c.category, func.count()).group_by(specimens.c.category)
+                )
+            }
+            return StoreInfo(
+                url=_redact(self.url),
+                dialect=self.dialect,
+                revision=migrate.current_revision(conn),
+                specimens=sum(by_cat.values()),
+                specimens_by_category=by_cat,
+                persons=n(conn, persons),
+                identities=n(conn, identities),
+                links=n(conn, paternal_links),
+                cases=n(conn, cases),
+                users=n(conn, users),
+                audit_entries=n(conn, audit_log),
+                batches=n(conn, import_batches),
+                change_seq=int(
+                    conn.execute(
+                        select(meta.c.value).where(meta.c.key == "change_seq")
+                    ).scalar_one()
+                ),
+            )
+
+
+def _redact(url: str) -> str:
+    """The URL without a password (for audit entries and ``info``)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # pragma: no cover - normalize_url has validated it
+        return url

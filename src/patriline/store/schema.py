@@ -1,0 +1,197 @@
+"""The store's tables (SQLAlchemy Core): one schema for SQLite and PostgreSQL.
+
+The schema is created and upgraded only through the Alembic migrations in
+``patriline/store/migrations`` (run programmatically by :meth:`Database.create` and
+:meth:`Database.open`); these ``Table`` objects are what the library's queries use and
+what a new migration is compared against (``alembic revision --autogenerate``).
+
+Nothing here holds a name: specimens and persons are pseudonymous IDs, and identity data
+live in ``identities`` encrypted with a key the user keeps (Fernet, ``cryptography``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "ROLES",
+    "audit_log",
+    "cases",
+    "haplotypes",
+    "identities",
+    "import_batches",
+    "meta",
+    "metadata",
+    "paternal_links",
+    "persons",
+    "removals",
+    "specimens",
+    "users",
+]
+
+#: Specimen categories (what the law usually treats differently).
+CATEGORIES = (
+    "reference",
+    "arrestee",
+    "volunteer",
+    "relative_of_missing",
+    "crime_scene",
+    "unidentified_remains",
+)
+#: Roles of the access model, see :mod:`patriline.store.access`.
+ROLES = ("analyst", "supervisor", "auditor", "admin")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: Key/value facts about the store: layout of the encoded column, audit chain head,
+#: the change-feed counter.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("created_by", String(128), nullable=True),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # haplotypes | links
+    Column("file", Text, nullable=True),
+    Column("file_hash", String(64), nullable=True),
+    Column("format", String(32), nullable=True),
+    Column("software_version", String(64), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("conflicts", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("batch_id", Integer, nullable=True),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    Column("person", String(128), ForeignKey("persons.id"), primary_key=True),
+    Column("payload", LargeBinary, nullable=False),  # Fernet token
+    Column("updated_at", String(32), nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+specimens = Table(
+    "specimens",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("person", String(128), ForeignKey("persons.id"), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("kit", String(32), nullable=True),
+    Column("collected_at", String(32), nullable=True),
+    Column("agency", Text, nullable=True),
+    Column("legal_basis", Text, nullable=True),
+    Column("consent_ref", Text, nullable=True),
+    Column("retention_until", String(10), nullable=True),
+    Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Index("ix_specimens_person", "person"),
+)
+
+#: One row per specimen. ``encoded`` is the int16 little-endian row under the layout in
+#: ``meta['layout']``; ``seq`` is the change-feed position of the ``add``.
+haplotypes = Table(
+    "haplotypes",
+    metadata,
+    Column("specimen", String(128), ForeignKey("specimens.id"), primary_key=True),
+    Column("canonical", Text, nullable=False),
+    Column("encoded", LargeBinary, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_haplotypes_seq", "seq"),
+)
+
+#: Change-feed ``remove`` events (``add`` events are ``haplotypes.seq``); also the
+#: tombstones that stop an expunged specimen from being imported again.
+removals = Table(
+    "removals",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("specimen", String(128), nullable=False),
+    Column("removed_at", String(32), nullable=False),
+    Index("ix_removals_specimen", "specimen"),
+)
+
+paternal_links = Table(
+    "paternal_links",
+    metadata,
+    Column("son", String(128), ForeignKey("persons.id"), primary_key=True),
+    Column("father", String(128), ForeignKey("persons.id"), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=True),
+    Index("ix_paternal_links_father", "father"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("purpose", Text, nullable=False),
+    Column("legal_basis", Text, nullable=False),
+    Column("opened_by", String(128), nullable=False),
+    Column("opened_at", String(32), nullable=False),
+    Column("familial_approved_by", String(128), nullable=True),
+    Column("familial_approved_at", String(32), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("role", String(16), nullable=True),
+    Column("case_id", String(128), nullable=True),
+    Column("purpose", Text, nullable=True),
+    Column("action", String(32), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("result", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_case_id", "case_id"),
+)

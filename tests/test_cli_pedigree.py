@@ -1,0 +1,136 @@
+"""``patriline links import`` and ``patriline expand`` run in-process against a SQLite store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from patriline.cli import main
+from patriline.haplotype import parse_haplotype_string as hap
+from patriline.io.model import Record
+from patriline.store.database import Database
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> str:
+    path = str(tmp_path / "store.db")
+    with Database.create(path, "admin") as db:
+        admin = db.actor("admin")
+        db.add_user(admin, "ana", "analyst")
+        db.open_case(db.actor("ana"), "C1", purpose="cold case", legal_basis="court order")
+        db.import_records(
+            admin,
+            [
+                Record("spF", hap("DYS19=14,DYS390=24"), 2, person="F"),
+                Record("spS1", hap("DYS19=15,DYS390=24"), 3, person="S1"),
+            ],
+        )
+    return path
+
+
+def _links(tmp_path: Path, text: str, name: str = "links.csv") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_links_import__json_summary(
+    tmp_path: Path, store_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = _links(tmp_path, "son,father\nS1,F\nS2,F\nG1,S1\nG2,S2\n")
+    code = main(["links", "import", f, "--db", store_path, "--user", "ana", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["rows"] == 4 and doc["added"] == 4 and doc["rejected"] == 0
+    with Database.open(store_path) as db:
+        assert {(x.son, x.father) for x in db.links()} >= {("S1", "F"), ("G2", "S2")}
+    # Importing again changes nothing.
+    assert main(["links", "import", f, "--db", store_path, "--user", "ana", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["added"] == 0
+
+
+def test_links_import__strict_error_names_file_and_line(
+    tmp_path: Path, store_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "links",
+                "import",
+                _links(tmp_path, "son,father\nS1,F\n"),
+                "--db",
+                store_path,
+                "--user",
+                "ana",
+            ]
+        )
+        == 0
+    )
+    bad = _links(tmp_path, "son,father\nS2,F\nF,S1\n", "bad.csv")
+    code = main(["links", "import", bad, "--db", store_path, "--user", "ana"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "bad.csv:3" in err and "cycle" in err and "Traceback" not in err
+    with Database.open(store_path) as db:
+        assert ("S2", "F") not in {(x.son, x.father) for x in db.links()}  # all or nothing
+
+
+def test_links_import__lenient_ped(
+    tmp_path: Path, store_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ped = _links(tmp_path, "X F 0 0 1\nX S1 F 0 1\nX S3 F 0 7\nX D F 0 2\n", "fam.ped")
+    code = main(
+        ["links", "import", ped, "--db", store_path, "--user", "ana", "--lenient", "--json"]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["format"] == "ped" and doc["added"] == 1 and doc["rejected"] == 1
+    assert doc["problems"][0]["line"] == 3 and doc["problems"][0]["column"] == "sex"
+
+
+def test_expand__json_members_and_svg(
+    tmp_path: Path, store_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = _links(tmp_path, "son,father\nS1,F\nS2,F\nG1,S1\nG2,S2\n")
+    assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
+    capsys.readouterr()
+    svg = tmp_path / "tree.svg"
+    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "spS1"]
+    code = main([*args, "--haplotype", "DYS19=15,DYS390=24", "--json", "--svg", str(svg)])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert doc["hit"] == "spS1"
+    members = {m["person"]: m for m in doc["members"]}
+    assert set(members) == {"F", "S1", "S2", "G1", "G2"}
+    assert set(members["G1"]) >= {
+        "person",
+        "specimen",
+        "meioses_from_hit",
+        "typed",
+        "p_match",
+        "rank",
+    }
+    assert members["G1"]["rank"] == 1 and members["F"]["specimen"] == "spF"
+    assert svg.read_text().lstrip().startswith("<?xml")
+    # Table output, and a trace file instead of --haplotype.
+    trace = tmp_path / "trace.csv"
+    trace.write_text("specimen,DYS19,DYS390\nT1,15,24\n", encoding="utf-8")
+    assert main([*args, "--trace", str(trace)]) == 0
+    out = capsys.readouterr().out
+    assert "G1" in out and "P(donor)" in out
+
+
+def test_expand__errors_are_messages(store_path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["expand", "--db", store_path, "--user", "ana", "--specimen", "spS1"]
+    assert main([*args, "--case", "NOPE"]) == 3
+    assert "does not exist" in capsys.readouterr().err
+    assert main([*args, "--case", "C1", "--haplotype", "DYS19=999"]) == 2
+    err = capsys.readouterr().err
+    assert "DYS19" in err and "999" in err
+    assert (
+        main(["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "nope"])
+        == 4
+    )

@@ -1,0 +1,98 @@
+"""The store CLI, in-process through ``patriline.cli.main`` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from patriline.cli import main
+from patriline.store import Database
+
+CSV = 'specimen,category,retention_until,DYS19,DYS390,DYS385\nA1,arrestee,2020-01-01,14,24,"11,14"\nA2,volunteer,,15,23,"12,13"\nA3,bogus,,15,23,12\n'
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def cli_store_fixture(
+    store_url_fixture: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    monkeypatch.setenv("PATRILINE_DB", store_url_fixture)
+    monkeypatch.setenv("PATRILINE_USER", "boss")
+    code, out, _ = _run(capsys, "init", store_url_fixture)
+    assert code == 0 and "admin: boss" in out
+    return store_url_fixture
+
+
+def test_cli_import__atomic_then_lenient_json(
+    cli_store_fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "h.csv"
+    f.write_text(CSV)
+    code, _, err = _run(capsys, "import", str(f))
+    assert code == 2 and "h.csv:4" in err and "'bogus'" in err and "Traceback" not in err
+    rej = tmp_path / "rej.csv"
+    code, out, _ = _run(capsys, "import", str(f), "--lenient", "--rejects", str(rej), "--json")
+    assert code == 0
+    assert json.loads(out) == {"rows": 3, "added": 2, "unchanged": 0, "conflicts": 0, "rejected": 1}
+    assert "bogus" in rej.read_text()
+    code, out, _ = _run(capsys, "import", str(f), "--lenient", "--rejects", str(rej), "--json")
+    assert json.loads(out)["unchanged"] == 2
+
+
+def test_cli_case_audit_expunge_retention_info(
+    cli_store_fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "h.csv"
+    f.write_text(CSV.rsplit("A3", 1)[0])
+    assert _run(capsys, "import", str(f))[0] == 0
+    assert _run(capsys, "user", "add", "sue", "--role", "supervisor")[0] == 0
+    assert _run(capsys, "user", "add", "aud", "--role", "auditor")[0] == 0
+    assert (
+        _run(capsys, "case", "open", "C1", "--purpose", "robbery", "--legal-basis", "warrant 7")[0]
+        == 0
+    )
+    code, _, err = _run(capsys, "case", "approve", "C1", "--familial")
+    assert code == 3 and "another supervisor" in err
+    assert _run(capsys, "case", "approve", "C1", "--familial", "--user", "sue")[0] == 0
+    code, out, _ = _run(capsys, "audit", "show", "--case", "C1", "--json", "--user", "aud")
+    assert [e["action"] for e in json.loads(out)] == ["case_open", "case_approve"]
+    code, out, _ = _run(capsys, "retention", "apply", "--json")
+    assert code == 0 and [r["specimen"] for r in json.loads(out)] == ["A1"]
+    code, out, _ = _run(capsys, "expunge", "A2", "--reason", "acquitted")
+    assert code == 0 and "expunged specimen A2" in out
+    code, _, err = _run(capsys, "expunge", "A2", "--reason", "again")
+    assert code == 4 and "no specimen 'A2'" in err
+    code, out, _ = _run(capsys, "info", "--json")
+    info = json.loads(out)
+    assert (info["specimens"], info["cases"], info["users"]) == (0, 1, 3)
+    code, out, _ = _run(capsys, "audit", "verify")
+    assert code == 0 and "chain intact" in out
+
+
+def test_cli_audit_verify__tampered_exits_1(
+    cli_store_fixture: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Database.open(cli_store_fixture) as db, db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_log SET action = 'nothing' WHERE id = 2")
+    code, _, err = _run(capsys, "audit", "verify")
+    assert code == 1 and "BROKEN at entry 2" in err
+
+
+def test_cli__unknown_user_and_missing_store(
+    cli_store_fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(
+        capsys, "case", "open", "C", "--purpose", "p", "--legal-basis", "l", "--user", "eve"
+    )
+    assert code == 4 and "no user 'eve'" in err
+    code, _, err = _run(capsys, "info", "--db", str(tmp_path / "none.db"))
+    assert code == 4 and "no store at" in err
+    code, _, err = _run(capsys, "user", "add", "x", "--role", "god")
+    assert code == 2 and "unknown role" in err

@@ -1,0 +1,143 @@
+"""Search through the store: access, audit, expungement, incremental index, ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from patriline.errors import AccessDenied, InputError
+from patriline.haplotype import parse_haplotype_string
+from patriline.search.api import index_dir, open_index, pairs, search
+from patriline.search.rank import rank
+from plugins.postgres import record
+
+BASE = {
+    "DYS19": "14", "DYS389I": "13", "DYS389II": "29", "DYS390": "24", "DYS391": "11",
+    "DYS392": "13", "DYS393": "13", "DYS385": "11,14", "DYS438": "12", "DYS439": "12",
+    "DYS437": "15", "DYS448": "19", "DYS456": "15", "DYS458": "17", "DYS635": "23",
+    "YGATAH4": "12",
+}  # fmt: skip
+
+
+def profile(**changes: str) -> str:
+    """The base profile with some alleles changed, as a haplotype string."""
+    return ";".join(f"{k}={v}" for k, v in {**BASE, **changes}.items())
+
+
+FATHER = profile()
+
+
+@pytest.fixture(autouse=True)
+def _index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexes of server databases go under the test's folder, not the home cache."""
+    monkeypatch.setenv("PATRILINE_INDEX_DIR", str(tmp_path / "indexes"))
+
+
+@pytest.fixture
+def searchable_fixture(store_fixture: Any) -> Any:
+    """A store with a small lineage, an analyst, a supervisor and an approved case."""
+    db = store_fixture
+    admin = db.actor("admin")
+    db.add_user(admin, "ann", "analyst")
+    db.add_user(admin, "sue", "supervisor")
+    ann = db.actor("ann")
+    recs = [
+        record("father", FATHER),
+        record("son", profile(DYS458="18")),
+        record("cousin", profile(DYS458="18", DYS19="15")),
+        record("other", profile(DYS390="22", DYS391="10", DYS392="11")),
+    ]
+    db.import_records(ann, recs)
+    db.open_case(ann, "C1", purpose="test", legal_basis="test")
+    db.open_case(ann, "C2", purpose="unapproved", legal_basis="test")
+    db.approve_case(db.actor("sue"), "C1")
+    return db
+
+
+def test_search__exact_is_an_analyst_right_and_audited(searchable_fixture: Any) -> None:
+    db = searchable_fixture
+    before = len(db.audit_entries(db.actor("admin")))
+    res = search(db, "ann", "C2", FATHER)
+    assert [c.specimen for c in res.candidates] == ["father"]
+    assert res.candidates[0].mismatches == 0
+    entries = db.audit_entries(db.actor("admin"))
+    mine = [e for e in entries if e.action == "search_exact"]
+    assert mine and mine[-1].result["hits"] == 1 and mine[-1].params["max_mismatches"] == 0
+    assert len(entries) > before
+
+
+def test_search__familial_needs_approved_case(searchable_fixture: Any) -> None:
+    db = searchable_fixture
+    with pytest.raises(AccessDenied, match="approval"):
+        search(db, "ann", "C2", FATHER, max_mismatches=2)
+    with pytest.raises(AccessDenied):
+        pairs(db, "ann", "C2", max_mismatches=1)
+    res = search(db, "ann", "C1", FATHER, max_mismatches=2)
+    assert [c.specimen for c in res.candidates] == ["father", "son", "cousin"]
+
+
+def test_search__ranked_by_mutation_model(searchable_fixture: Any) -> None:
+    db = searchable_fixture
+    res = search(db, "ann", "C1", profile(DYS458="18"), max_steps=5, explain=True)
+    assert res.candidates[0].specimen == "son"
+    assert res.candidates[0].meioses_mode == 1
+    lo, hi = res.candidates[0].meioses_90
+    assert lo <= 1 <= hi
+    scores = [c.score for c in res.candidates]
+    assert scores == sorted(scores, reverse=True)
+    loci = {row["locus"]: row for row in res.candidates[1].loci}
+    assert loci["DYS458"]["status"] == "differs"
+
+
+def test_search__expunged_never_returned(searchable_fixture: Any) -> None:
+    db = searchable_fixture
+    assert "son" in {
+        c.specimen for c in search(db, "ann", "C1", FATHER, max_mismatches=2).candidates
+    }
+    db.expunge(db.actor("sue"), "son", "court order")
+    res = search(db, "ann", "C1", FATHER, max_mismatches=2)
+    assert "son" not in {c.specimen for c in res.candidates}
+    assert not any(
+        "son" in (p["a"], p["b"]) for p in pairs(db, "ann", "C1", max_mismatches=2).pairs
+    )
+    # a fresh process (no cached index) reads the saved index and agrees
+    idx = open_index(db, rebuild=True)
+    assert "son" not in {s for s in idx.query(FATHER, max_mismatches=2).ids}
+
+
+def test_open_index__incremental_import(searchable_fixture: Any) -> None:
+    db = searchable_fixture
+    open_index(db)
+    db.import_records(db.actor("ann"), [record("grandson", profile(DYS439="13"))])
+    res = search(db, "ann", "C1", FATHER, max_mismatches=1)
+    assert "grandson" in {c.specimen for c in res.candidates}
+    idx = open_index(db)
+    assert idx.seq == db.change_seq()
+    if db.dialect == "sqlite":
+        assert index_dir(db) == Path(str(db.engine.url.database) + ".search")
+
+
+def test_pairs__lineage_clustering(searchable_fixture: Any) -> None:
+    db = searchable_fixture
+    got = pairs(db, "ann", "C1", max_mismatches=1)
+    assert {(p["a"], p["b"]) for p in got.pairs} == {("father", "son"), ("cousin", "son")}
+
+
+def test_search__bad_bounds_are_input_errors(searchable_fixture: Any) -> None:
+    with pytest.raises(InputError, match="max_steps"):
+        search(searchable_fixture, "ann", "C1", FATHER, max_steps=-1)
+    with pytest.raises(InputError, match="query haplotype"):
+        search(searchable_fixture, "ann", "C1", "DYS19=fourteen")
+
+
+def test_rank__father_above_third_cousin() -> None:
+    """A father (1 meiosis, 0-1 differences) ranks above a third cousin (8 meioses, several
+    differences); independent check: the posterior modes follow the number of differences."""
+    trace = parse_haplotype_string(FATHER)
+    father = parse_haplotype_string(profile(DYS458="18"))
+    cousin3 = parse_haplotype_string(profile(DYS458="18", DYS19="15", DYS439="11"))
+    ranked = rank(trace, [("cousin3", cousin3), ("father", father)])
+    assert [r.specimen for r in ranked] == ["father", "cousin3"]
+    assert ranked[0].meioses_mode < ranked[1].meioses_mode

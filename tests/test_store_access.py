@@ -1,0 +1,109 @@
+"""Access model: each role's refusals, case binding, four-eyes familial approval, identities."""
+
+from __future__ import annotations
+
+import pytest
+
+from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
+from patriline.store import ACTIONS, PERMISSIONS, Actor, Database, new_identity_key
+from plugins.postgres import records
+
+
+@pytest.fixture
+def roles_fixture(store_fixture: Database) -> Database:
+    db = store_fixture
+    admin = db.actor("admin")
+    for name, role in [
+        ("ana", "analyst"),
+        ("sue", "supervisor"),
+        ("sam", "supervisor"),
+        ("aud", "auditor"),
+    ]:
+        db.add_user(admin, name, role)
+    db.import_records(admin, records(3))
+    db.open_case(db.actor("ana"), "C1", purpose="robbery", legal_basis="warrant 7")
+    return db
+
+
+@pytest.mark.parametrize(
+    "role,refused",
+    [
+        ("analyst", {"expunge", "retention", "audit_read", "user_admin", "case_approve"}),
+        ("auditor", set(ACTIONS) - {"audit_read", "stats"}),
+        ("supervisor", {"user_admin"}),
+        ("admin", set()),
+    ],
+)
+def test_authorize__role_refusals(roles_fixture: Database, role: str, refused: set[str]) -> None:
+    db = roles_fixture
+    name = {"analyst": "ana", "auditor": "aud", "supervisor": "sue", "admin": "admin"}[role]
+    actor = db.actor(name)
+    for action in ACTIONS:
+        case = "C1" if action != "search_familial" else None
+        if action in refused:
+            with pytest.raises(AccessDenied, match=f"role {role}"):
+                db.authorize(actor, action, case)
+        elif action != "search_familial":
+            db.authorize(actor, action, case)
+    assert set(ACTIONS) - PERMISSIONS[role] == refused
+
+
+def test_authorize__case_actions_need_a_case(roles_fixture: Database) -> None:
+    ana = roles_fixture.actor("ana")
+    with pytest.raises(AccessDenied, match="needs a case"):
+        roles_fixture.authorize(ana, "search_exact")
+    with pytest.raises(AccessDenied, match="'C9' does not exist"):
+        roles_fixture.authorize(ana, "read_identity", "C9")
+    assert roles_fixture.authorize(ana, "search_exact", "C1").purpose == "robbery"  # type: ignore[union-attr]
+
+
+def test_authorize__familial_needs_approval_by_another_supervisor(roles_fixture: Database) -> None:
+    db = roles_fixture
+    with pytest.raises(AccessDenied, match="needs approval"):
+        db.authorize(db.actor("ana"), "search_familial", "C1")
+    with pytest.raises(AccessDenied, match="may not case_approve"):
+        db.approve_case(db.actor("ana"), "C1")
+    db.open_case(db.actor("sue"), "C2", purpose="p", legal_basis="l")
+    with pytest.raises(AccessDenied, match="another supervisor"):
+        db.approve_case(db.actor("sue"), "C2")
+    approved = db.approve_case(db.actor("sam"), "C2")
+    assert approved.familial_approved_by == "sam"
+    assert db.authorize(db.actor("ana"), "search_familial", "C2").id == "C2"  # type: ignore[union-attr]
+
+
+def test_authorize__forged_role_is_ignored(roles_fixture: Database) -> None:
+    with pytest.raises(AccessDenied, match="role analyst"):
+        roles_fixture.authorize(Actor("ana", "admin"), "expunge")
+    with pytest.raises(AccessDenied, match="not a user"):
+        roles_fixture.authorize(Actor("eve", "admin"), "import")
+
+
+def test_add_user__errors(roles_fixture: Database) -> None:
+    admin = roles_fixture.actor("admin")
+    with pytest.raises(InputError, match="unknown role"):
+        roles_fixture.add_user(admin, "x", "god")
+    with pytest.raises(ConflictError, match="already exists"):
+        roles_fixture.add_user(admin, "ana", "analyst")
+    with pytest.raises(NotFound, match="no user 'nobody'"):
+        roles_fixture.actor("nobody")
+
+
+def test_identity__encrypted_roundtrip_within_case(roles_fixture: Database) -> None:
+    db = roles_fixture
+    key = new_identity_key()
+    db.set_identity(db.actor("ana"), "S1", {"name": "John Doe", "born": "1970"}, key)
+    with db.engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT payload FROM identities").scalar_one()
+    assert b"John" not in bytes(raw)
+    assert db.identity(db.actor("ana"), "C1", "S1", key) == {"name": "John Doe", "born": "1970"}
+    with pytest.raises(InputError, match="wrong key"):
+        db.identity(db.actor("ana"), "C1", "S1", new_identity_key())
+    with pytest.raises(AccessDenied):
+        db.identity(db.actor("aud"), "C1", "S1", key)
+    with pytest.raises(AccessDenied, match="needs an open case"):
+        db.identity(db.actor("ana"), "nocase", "S1", key)
+    reads = [
+        e for e in db.audit_entries(db.actor("admin"), case="C1") if e.action == "read_identity"
+    ]
+    assert len(reads) == 2 and reads[0].params == {"person": "S1"}
+    assert "John" not in str([e.to_dict() for e in db.audit_entries(db.actor("admin"))])

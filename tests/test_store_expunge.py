@@ -1,0 +1,84 @@
+"""Expungement and retention: rows removed, change feed, tombstone without genetic data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from patriline.errors import AccessDenied, InputError, NotFound
+from patriline.store import Database, Link, new_identity_key
+from plugins.postgres import record, records
+
+
+def test_expunge__removes_rows_identity_links_and_feeds_remove(store_fixture: Database) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    db.import_records(
+        admin,
+        [
+            record("A", "DYS19=14,DYS390=24", person="P"),
+            record("B", "DYS19=13"),
+            record("C", "DYS19=12", person="P"),
+        ],
+    )
+    db.insert_links(admin, [Link("P", "B")], source="church book")
+    db.set_identity(admin, "P", {"name": "X"}, new_identity_key())
+    seq = db.change_seq()
+    rep = db.expunge(admin, "A", "acquitted")
+    assert not rep.person_removed  # P still has specimen C
+    with pytest.raises(NotFound):
+        db.haplotype("A")
+    rep = db.expunge(admin, "C", "acquitted")
+    assert rep.person_removed and rep.identity_removed and rep.links_removed == 1
+    assert db.links() == [] and "P" not in db.persons()
+    assert db.changes_since(seq) == [(seq + 1, "A", "remove"), (seq + 2, "C", "remove")]
+    ids, enc = db.encoded()
+    assert ids == ["B"] and enc.n_rows == 1
+    tomb = [e for e in db.audit_entries(admin) if e.action == "expunge"]
+    assert tomb[-1].params == {"specimen": "C", "reason": "acquitted"}
+    assert "DYS19" not in str(tomb[-1].to_dict())
+    assert db.verify_audit().ok
+
+
+def test_expunge__reimport_is_a_conflict(store_fixture: Database) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    db.import_records(admin, records(3))
+    db.expunge(admin, "S1", "court order")
+    s = db.import_records(admin, records(3))
+    assert (s.added, s.unchanged, s.conflicts) == (0, 2, 1)
+    assert "expunged" in s.conflict_details[0].reason
+
+
+def test_expunge__errors(store_fixture: Database) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    db.import_records(admin, records(1))
+    db.add_user(admin, "ana", "analyst")
+    with pytest.raises(AccessDenied):
+        db.expunge(db.actor("ana"), "S0", "x")
+    with pytest.raises(InputError, match="reason"):
+        db.expunge(admin, "S0", " ")
+    with pytest.raises(NotFound, match="'nope'"):
+        db.expunge(admin, "nope", "x")
+
+
+def test_apply_retention__expunges_only_past_dates(store_fixture: Database) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    db.import_records(
+        admin,
+        [
+            record("old", "DYS19=14", retention_until="2020-01-01"),
+            record("edge", "DYS19=15", retention_until="2025-06-01"),
+            record("new", "DYS19=16", retention_until="2099-01-01"),
+            record("none", "DYS19=17"),
+        ],
+    )
+    reports = db.apply_retention(admin, dt.date(2025, 6, 1))
+    assert [r.specimen for r in reports] == ["old"]
+    assert sorted(db.active_specimens()) == ["edge", "new", "none"]
+    assert [r.specimen for r in db.apply_retention(admin, "2025-06-02")] == ["edge"]
+    actions = [e.action for e in db.audit_entries(admin)]
+    assert actions.count("retention") == 4  # 2 expungements + 2 summaries
