@@ -62,4 +62,10 @@ def report(name: str, rows: list[dict[str, Any]], bandwidth: float | None = None
         target = f"  target: {r['target']}" if r.get("target") else ""
         ok = "" if r.get("ok") is None else ("  [meets target]" if r["ok"] else "  [MISSES target]")
         print(f"  {r['what']}: {r['value']}{target}{ok}")
-    print("JSON " + json.dumps({"benchmark": name, "bandwidth_gbs": bandwidth, "machine": machine(), "rows": rows}, default=str))
+    print(
+        "JSON "
+        + json.dumps(
+            {"benchmark": name, "bandwidth_gbs": bandwidth, "machine": machine(), "rows": rows},
+            default=str,
+        )
+    )

@@ -71,15 +71,15 @@ def reference_read(text: str) -> list[tuple[str, dict[str, object]]]:
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(text=messy_csv())
-def test_read_encoded__equals_row_wise_reader(tmp_path: Path, text: str) -> None:
+@given(text=messy_csv(), engine=st.sampled_from(["compiled", "python"]))
+def test_read_encoded__equals_row_wise_reader(tmp_path: Path, text: str, engine: str) -> None:
     path = tmp_path / "m.csv"
     path.write_text(text, encoding="utf-8", newline="")
     layout = Layout.universal()
     slow = read(path, strict=False)
     assert slow.rows == slow.accepted + len({p.line for p in slow.problems})
     assert [(r.specimen, dict(r.haplotype.alleles)) for r in slow.records] == reference_read(text)
-    fast = read_encoded(path, layout, strict=False)
+    fast = read_encoded(path, layout, strict=False, engine=engine)
     assert fast.problems == slow.problems
     assert fast.ids == [r.specimen for r in slow.records]
     assert fast.lines == [r.line for r in slow.records]
@@ -87,3 +87,34 @@ def test_read_encoded__equals_row_wise_reader(tmp_path: Path, text: str) -> None
     expected = encode([r.haplotype for r in slow.records], layout)
     np.testing.assert_array_equal(fast.encoded.values, expected.values)
     assert fast.encoded.extras == expected.extras
+
+
+def test_read__compiled_path_on_a_large_file(tmp_path: Path) -> None:
+    """A file above ``COMPILED_MIN_CHARS`` is read by the compiled scan; records and problems
+    equal the pure-Python columnar reading of the same file (``engine="python"``)."""
+    from patriline.encoding import Encoded
+    from patriline.io import write_encoded
+    from patriline.io._columnar import COMPILED_MIN_CHARS
+
+    layout = Layout.for_kit("yfiler_plus")
+    rng = np.random.default_rng(3)
+    n = 26_000
+    values = (rng.integers(12, 16, size=(layout.n_columns, n)) * 10).astype(np.int16)
+    values.sort(axis=0)  # keeps multi-copy pairs sorted, as encode() does
+    ids = [f"S{i}" for i in range(n)]
+    path = tmp_path / "big.csv"
+    write_encoded(ids, Encoded(layout, values), path)
+    with open(path, "a", encoding="utf-8") as fh:  # a few rows for the row-wise checks
+        width = len(layout.loci)
+        fh.write("S1," + ",".join(["14"] * width) + "\n")  # duplicate ID
+        fh.write("X1," + ",".join(["OL"] + ["NA"] * (width - 1)) + "\n")
+        fh.write("X2," + ",".join(["999"] * width) + "\n")
+        fh.write("\n,\n")
+    assert path.stat().st_size >= COMPILED_MIN_CHARS
+    fast = read(path, strict=False)
+    reference = read_encoded(path, layout, strict=False, engine="python")
+    assert fast.rows == reference.rows == n + 3
+    assert fast.problems == reference.problems and len(fast.problems) > 2
+    assert [r.specimen for r in fast.records] == reference.ids
+    decoded = encode([r.haplotype for r in fast.records], layout)
+    np.testing.assert_array_equal(decoded.values, reference.encoded.values)

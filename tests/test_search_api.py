@@ -141,3 +141,18 @@ def test_rank__father_above_third_cousin() -> None:
     ranked = rank(trace, [("cousin3", cousin3), ("father", father)])
     assert [r.specimen for r in ranked] == ["father", "cousin3"]
     assert ranked[0].meioses_mode < ranked[1].meioses_mode
+
+
+def test_rank_one__lr_against_unrelated_man() -> None:
+    """With a trace frequency the LR is added; independent check: LR = exp(score) / p,
+    the numerator being the same marginal likelihood (Σ_m π(m) P(differences | m))."""
+    import math
+
+    from patriline.search.rank import rank_one
+
+    trace = parse_haplotype_string(FATHER)
+    son = parse_haplotype_string(profile(DYS458="18"))
+    r = rank_one("son", trace, son, reference_model=1e-4)
+    assert r.lr is not None
+    assert math.isclose(r.lr, math.exp(r.score) / 1e-4, rel_tol=1e-9)
+    assert r.to_dict()["lr"] == r.lr

@@ -128,7 +128,18 @@ def _start_cluster(tmp: Path) -> tuple[PgCluster, list[str]]:
     if start.returncode != 0:
         log = (tmp / "log").read_text() if (tmp / "log").exists() else ""
         _unavailable(f"pg_ctl start failed: {start.stderr.strip()} {log[-500:]}")
-    stop = [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "-t", "20", "stop"]
+    stop = [
+        *prefix,
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-m",
+        "immediate",
+        "-w",
+        "-t",
+        "20",
+        "stop",
+    ]
     base = f"postgresql+psycopg://{user}@/{{db}}?host={sock}&port={port}"
     return PgCluster(base.format(db="postgres"), base), stop
 

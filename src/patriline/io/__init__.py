@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from patriline.errors import InputError
-from patriline.io._text import no_gc, read_text
+from patriline.io._text import header_line, no_gc, read_text
 from patriline.io.encoded import EncodedRead, read_encoded, write_encoded
 from patriline.io.genemapper import looks_like_genemapper, read_genemapper, write_genemapper
 from patriline.io.jsonfmt import read_json, write_json
@@ -83,7 +83,7 @@ def detect_format(path: str | Path, text: str) -> str:
     stripped = text.lstrip()
     if stripped.startswith("{"):
         return "json"
-    header = next((ln for ln in text.splitlines() if ln.strip()), "")
+    header = header_line(text)
     if looks_like_genemapper(header):
         return "genemapper"
     from patriline.io._build import SPECIMEN_NAMES, _key

@@ -26,6 +26,9 @@ from patriline.reference import Kit, UnknownKitError
 __all__ = ["Chunk", "ParsedColumn", "chunks", "columnar_ok", "compiled_chunk"]
 
 CHUNK_ROWS = 100_000
+#: Files smaller than this (characters) skip the compiled scan: compiling it costs ~2 s
+#: once per machine, and importing numba ~1 s per process.
+COMPILED_MIN_CHARS = 2_000_000
 
 
 @dataclass
@@ -36,7 +39,15 @@ class ParsedColumn:
     column: Column
     idx: np.ndarray
     objs: list[Allele | AlleleError]
-    cells: list[Allele | AlleleError]
+
+    @property
+    def cells(self) -> list[Allele | AlleleError]:
+        """The parse of every row's cell (built on first use)."""
+        cached: list[Allele | AlleleError] | None = self.__dict__.get("_cells")
+        if cached is None:
+            cached = list(map(self.objs.__getitem__, self.idx.tolist()))
+            self.__dict__["_cells"] = cached
+        return cached
 
 
 @dataclass
@@ -182,7 +193,7 @@ def _finish(
         outside = np.array([k is not None and col.locus not in k.loci for k in kit_objs])
         if outside.any():
             flagged |= typed[idx] & outside[kit_idx]
-        parsed.append(ParsedColumn(j, col, idx, objs, list(map(objs.__getitem__, idx.tolist()))))
+        parsed.append(ParsedColumn(j, col, idx, objs))
     return Chunk(lines, rows, specimens, meta, kit_of_row, flagged, ragged, parsed)
 
 
@@ -213,14 +224,23 @@ class _LazyRows(Sequence[list[str]]):
 
 
 def compiled_chunk(
-    text: str, path: str, delimiter: str, columns: list[Column], builder: RowBuilder
+    text: str,
+    path: str,
+    delimiter: str,
+    columns: list[Column],
+    builder: RowBuilder,
+    *,
+    engine: str = "auto",
 ) -> Chunk | None:
     """The whole table as one chunk, scanned by :func:`patriline.io._kernels.scan_wide`.
 
     Cells on the happy path are parsed by the kernel; flagged rows are split by the csv
     module here (blank and ragged rows found as the row-wise path finds them). Returns
-    None for files the kernel cannot take (lone CR line ends, a quoted cell over lines).
+    None for files the kernel cannot take (lone CR line ends, a quoted cell over lines),
+    and for ``engine="python"`` or, with ``engine="auto"``, small files.
     """
+    if engine == "python" or (engine == "auto" and len(text) < COMPILED_MIN_CHARS):
+        return None
     from patriline.haplotype import RANGE_MARGIN
     from patriline.io._kernels import scan_wide
 
@@ -288,10 +308,18 @@ def compiled_chunk(
     for j, col in locus_cols:
         block = values[int(col_out[j]) : int(col_out[j] + copies[j]), :m].astype(np.int64)
         key = np.zeros(m, dtype=np.int64)
-        for k in range(block.shape[0]):
-            key = key * 1024 + (block[k] + 8)
-        _, first, idx = np.unique(key, return_index=True, return_inverse=True)
-        objs: list[Allele | AlleleError] = [_allele(block[:, f]) for f in first.tolist()]
+        for k in range(block.shape[0]):  # one integer per cell: base-1024 digits of v + 8
+            key = key * 1024 + np.clip(block[k] + 8, 0, 1023)
+        if block.shape[0] <= 2:  # a look-up table is O(n); np.unique sorts
+            present = np.zeros(1024 ** block.shape[0], dtype=bool)
+            present[key] = True
+            uniq = np.nonzero(present)[0]
+            lut = np.zeros(present.shape[0], dtype=np.int64)
+            lut[uniq] = np.arange(len(uniq))
+            idx = lut[key]
+        else:
+            uniq, idx = np.unique(key, return_inverse=True)
+        objs: list[Allele | AlleleError] = [_allele(_digits(u, block.shape[0])) for u in uniq.tolist()]  # fmt: skip
         inputs.append((j, col, idx.ravel(), objs))
     chunk = _finish(lines, rows, specimens, meta, flagged, inputs, kit_i, builder, ragged)
     if blank.any():
@@ -299,10 +327,19 @@ def compiled_chunk(
     return chunk
 
 
-def _allele(cells: np.ndarray) -> Allele:
+def _digits(key: int, n: int) -> list[int]:
+    """The cell values behind a base-1024 key (inverse of the key in compiled_chunk)."""
+    out = []
+    for _ in range(n):
+        key, digit = divmod(key, 1024)
+        out.append(digit - 8)
+    return out[::-1]
+
+
+def _allele(cells: list[int]) -> Allele:
     from patriline.haplotype import MISSING
 
-    present = tuple(int(v) for v in cells if v >= 0)
+    present = tuple(v for v in cells if v >= 0)
     return Allele(AlleleKind.VALUE, present) if present else MISSING
 
 
@@ -322,10 +359,7 @@ def _drop(chunk: Chunk, keep: np.ndarray) -> Chunk:
         pick(chunk.kits),
         chunk.flagged[keep],
         chunk.ragged[keep],
-        [
-            ParsedColumn(pc.index, pc.column, pc.idx[keep], pc.objs, pick(pc.cells))
-            for pc in chunk.parsed
-        ],
+        [ParsedColumn(pc.index, pc.column, pc.idx[keep], pc.objs) for pc in chunk.parsed],
     )
 
 

@@ -28,8 +28,9 @@ _MISSING = -1
 
 
 @numba.njit(cache=True, nogil=True)
-def _parse_cell(data, s, e, copies, lo, hi, unit, out, o):
-    """Parse data[s:e] into out[o:o+copies]; 0 ok, 1 typed ok, 2 not the happy path."""
+def _parse_cell(data, s, e, copies, lo, hi, unit, out, vals):
+    """Parse data[s:e] into out[:copies] (``vals``: scratch of 4); 0 missing, 1 value,
+    2 not the happy path."""
     # strip spaces
     while s < e and (data[s] == _SPACE or data[s] == _TAB):
         s += 1
@@ -46,9 +47,8 @@ def _parse_cell(data, s, e, copies, lo, hi, unit, out, o):
             e -= 1
     if s == e:
         for k in range(copies):
-            out[o + k] = _MISSING
+            out[k] = _MISSING
         return 0
-    vals = np.empty(4, dtype=np.int64)
     k = 0
     i = s
     while i < e:
@@ -91,17 +91,23 @@ def _parse_cell(data, s, e, copies, lo, hi, unit, out, o):
     if copies == 1:
         if k != 1:
             return 2
-        out[o] = vals[0]
+        out[0] = vals[0]
         return 1
     if k == 1:
         for c in range(copies):
-            out[o + c] = vals[0]
+            out[c] = vals[0]
         return 1
     if k > copies:
         return 2
-    sub = np.sort(vals[:k])
+    for a in range(1, k):  # insertion sort of at most 4 values
+        v = vals[a]
+        b = a - 1
+        while b >= 0 and vals[b] > v:
+            vals[b + 1] = vals[b]
+            b -= 1
+        vals[b + 1] = v
     for c in range(copies):
-        out[o + c] = sub[c] if c < k else _MISSING
+        out[c] = vals[c] if c < k else _MISSING
     return 1
 
 
@@ -125,6 +131,7 @@ def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copi
     id_start = np.zeros((n_meta, max_rows), dtype=np.int64)
     id_end = np.zeros((n_meta, max_rows), dtype=np.int64)
     tmp = np.empty(8, dtype=np.int64)
+    scratch = np.empty(4, dtype=np.int64)
     line = 1
     for i in range(start):
         if data[i] == _LF:
@@ -190,7 +197,7 @@ def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copi
                         else:
                             if o >= 0 or o == -2:
                                 copies = col_copies[field]
-                                got = _parse_cell(data, s, i, copies, col_lo[field], col_hi[field], col_unit[field], tmp, 0)  # fmt: skip
+                                got = _parse_cell(data, s, i, copies, col_lo[field], col_hi[field], col_unit[field], tmp, scratch)  # fmt: skip
                                 if got == 2 or (got == 1 and o == -2):
                                     bad = True
                                 elif o >= 0:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from patriline.io.model import Problem, ReadError
 
-__all__ = ["decode_bytes", "iter_rows", "no_gc", "read_text", "sniff_delimiter"]
+__all__ = ["decode_bytes", "header_line", "iter_rows", "no_gc", "read_text", "sniff_delimiter"]
 
 #: Share of control characters above which decoded text is taken for binary data.
 _BINARY_SHARE = 0.02
@@ -99,6 +99,19 @@ def sniff_delimiter(header_line: str, default: str = ",") -> str:
     if semi == comma == 0:
         return default
     return ";" if semi > comma else ","
+
+
+def header_line(text: str) -> str:
+    """The first non-blank line of ``text`` (without splitting the whole text)."""
+    pos = 0
+    while pos < len(text):
+        nl = text.find("\n", pos)
+        end = len(text) if nl < 0 else nl
+        line = text[pos:end].rstrip("\r")
+        if line.strip():
+            return line
+        pos = end + 1
+    return ""
 
 
 def iter_rows(text: str, delimiter: str, path: str) -> Iterator[tuple[int, list[str]]]:

@@ -23,7 +23,7 @@ from patriline.encoding import DTYPE, EXTRA, MISSING, Encoded, Layout, encode, e
 from patriline.haplotype import Allele, AlleleError, AlleleKind
 from patriline.io._build import Collector, Column, RowBuilder, plan_header
 from patriline.io._columnar import chunks, compiled_chunk
-from patriline.io._text import iter_rows, no_gc, read_text, sniff_delimiter
+from patriline.io._text import header_line, iter_rows, no_gc, read_text, sniff_delimiter
 from patriline.io.model import Problem, ReadError
 from patriline.io.wide import allele_text, ragged_problem
 from patriline.reference import Catalog, Kit, default_catalog
@@ -56,12 +56,15 @@ def read_encoded(
     strict: bool = True,
     kit: str | Kit | None = None,
     catalog: Catalog | None = None,
+    engine: str = "auto",
 ) -> EncodedRead:
     """Read a file straight into the encoded form under ``layout``.
 
     Same checks and problems as :func:`patriline.io.read`; in addition a typed locus
     that ``layout`` has no column for is a problem of its row. Wide CSV files with
-    whole-locus columns take the columnar fast path (≈1 µs per row).
+    whole-locus columns take the columnar path; ``engine`` chooses how their cells are
+    split and parsed: ``"compiled"`` (numba, :mod:`patriline.io._kernels`), ``"python"``,
+    or ``"auto"`` (compiled for files of 2 MB and more). The results are identical.
     """
     from patriline.io import _resolve_kit, check_format, detect_format, read
 
@@ -70,12 +73,12 @@ def read_encoded(
     name = str(path)
     text = read_text(path)
     fmt = check_format(format) if format else detect_format(path, text)
-    header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    head = header_line(text)
     tab = Path(path).suffix.lower() in (".tsv", ".txt", ".tab")
-    delimiter = sniff_delimiter(header_line, "\t" if tab else ",")
+    delimiter = sniff_delimiter(head, "\t" if tab else ",")
     columns = None
     if fmt == "csv":
-        first = next(iter_rows(header_line, delimiter, name))
+        first = next(iter_rows(head, delimiter, name))
         columns = plan_header(first[1], name, first[0], catalog)
     if columns is None or any(c.role in ("copy", "diff") for c in columns):
         res = read(path, format=fmt, strict=strict, kit=kit_obj, catalog=catalog)
@@ -98,7 +101,7 @@ def read_encoded(
             name, res.rows, [r.specimen for r in keep], [r.line for r in keep], enc, problems
         )
     with no_gc():
-        return _fast_csv(text, name, delimiter, columns, layout, strict, catalog, kit_obj)
+        return _fast_csv(text, name, delimiter, columns, layout, strict, catalog, kit_obj, engine)
 
 
 def _fast_csv(
@@ -110,6 +113,7 @@ def _fast_csv(
     strict: bool,
     catalog: Catalog,
     kit: Kit | None,
+    engine: str = "auto",
 ) -> EncodedRead:
     """Columnar read of a wide CSV with whole-locus columns (see :func:`read_encoded`)."""
     collector = Collector(name, "csv", strict)
@@ -125,7 +129,7 @@ def _fast_csv(
     blocks: list[np.ndarray] = []
     extras: dict[tuple[int, str], Allele] = {}
     seen = builder.seen
-    compiled = compiled_chunk(text, name, delimiter, columns, builder)
+    compiled = compiled_chunk(text, name, delimiter, columns, builder, engine=engine)
     parts = [compiled] if compiled is not None else chunks(text, name, delimiter, columns, builder)
     for chunk in parts:
         m = len(chunk.lines)
@@ -190,7 +194,7 @@ def _fast_csv(
                     locus = next(
                         pc.column.locus
                         for pc in chunk.parsed
-                        if pc.column.locus not in in_layout and _typed(pc.cells[r])
+                        if pc.column.locus not in in_layout and _typed(pc.objs[int(pc.idx[r])])
                     )
                     collector.reject(
                         [Problem(name, line, "locus not in the layout", None, specimen, locus)]

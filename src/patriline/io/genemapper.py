@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from patriline.io._build import Collector, Column, RowBuilder, role_of, suggest
-from patriline.io._text import iter_rows, read_text, sniff_delimiter
+from patriline.io._text import header_line, iter_rows, read_text, sniff_delimiter
 from patriline.io.model import Problem, ReadError, ReadResult, Record
 from patriline.io.wide import allele_text, columns_for
 from patriline.reference import Catalog, Kit, UnknownLocusError
@@ -30,8 +30,8 @@ def _key(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def looks_like_genemapper(header_line: str) -> bool:
-    keys = {_key(h) for h in re.split(r"[\t,;]", header_line)}
+def looks_like_genemapper(header: str) -> bool:
+    keys = {_key(h) for h in re.split(r"[\t,;]", header)}
     return "samplename" in keys and "marker" in keys and "allele1" in keys
 
 
@@ -46,8 +46,7 @@ def read_genemapper(
     """Read a GeneMapper genotype export (see module docstring)."""
     name = str(path)
     text = read_text(path) if text is None else text
-    header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
-    rows = iter_rows(text, sniff_delimiter(header_line, "\t"), name)
+    rows = iter_rows(text, sniff_delimiter(header_line(text), "\t"), name)
     header_no, headers = next(rows)
     keys = [_key(h) for h in headers]
     missing = [h for h, k in (("Sample Name", "samplename"), ("Marker", "marker")) if k not in keys]

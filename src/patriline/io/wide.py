@@ -13,10 +13,10 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from patriline.haplotype import MISSING, Allele, AlleleKind, Haplotype, format_tenths
+from patriline.haplotype import Allele, AlleleKind, Haplotype, format_tenths
 from patriline.io._build import Collector, RowBuilder, plan_header
 from patriline.io._columnar import chunks, columnar_ok, compiled_chunk
-from patriline.io._text import iter_rows, read_text, sniff_delimiter
+from patriline.io._text import header_line, iter_rows, read_text, sniff_delimiter
 from patriline.io.model import Problem, ReadResult, Record
 from patriline.reference import Catalog, Kit
 
@@ -37,9 +37,7 @@ def read_table(
     default_delimiter: str = ",",
 ) -> ReadResult:
     """Read a table with a header row (shared by the wide CSV and YHRD-style readers)."""
-    lines = text.splitlines()
-    header_line = next((ln for ln in lines if ln.strip()), "")
-    delimiter = sniff_delimiter(header_line, default_delimiter)
+    delimiter = sniff_delimiter(header_line(text), default_delimiter)
     rows = iter_rows(text, delimiter, path)
     try:
         header_no, headers = next(rows)
@@ -110,7 +108,7 @@ def read_table(
                 slow(line, specimen, chunk.rows[r])
                 continue
             collector.rows += 1
-            alleles = {k: a for k, a in zip(names, vals, strict=True) if a is not MISSING}
+            alleles = dict(zip(names, vals, strict=True))  # Haplotype drops MISSING
             kit_obj = chunk.kits[r]
             kit_id = kit_obj.id if kit_obj is not None else None
             fields = {h: v for i, h in field_cols if (v := meta[i][r])}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from patriline.io._text import read_text, sniff_delimiter
+from patriline.io._text import header_line, read_text, sniff_delimiter
 from patriline.io.model import ReadResult, Record
 from patriline.io.wide import read_table, write_table
 from patriline.reference import Catalog, Kit
@@ -34,8 +34,8 @@ def read_yhrd(
 ) -> ReadResult:
     """Read a YHRD-style table (see module docstring)."""
     text = read_text(path) if text is None else text
-    header_line = next((ln for ln in text.splitlines() if ln.strip()), "")
-    first = header_line.split(sniff_delimiter(header_line, "\t"))[0].strip().strip('"')
+    head = header_line(text)
+    first = head.split(sniff_delimiter(head, "\t"))[0].strip().strip('"')
     generate = catalog.is_locus(first)
     return read_table(
         text,

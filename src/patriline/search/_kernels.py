@@ -246,7 +246,7 @@ def _scan_block(
             steps[t] = np.int16(steps[t] + np.int16((d + 9) // 10) + bad)
         if bounded and k >= 3 and k % 2 == 1:
             # Counts only grow: once no row of the block is within the bounds, stop.
-            live = 0
+            live = np.int32(0)
             for t in range(m):
                 live += np.int32(mism[t] <= cap_m) & np.int32(steps[t] <= cap_s)
             if live == 0:
@@ -296,15 +296,15 @@ def _scan_block(
             r1 = np.int32(ca[lo + t])
             r2 = np.int32(cb[lo + t])
             if r1 >= 0 and r2 >= 0:
-                d = abs(qseg - (r2 - r1))
+                dd = abs(qseg - (r2 - r1))
                 comp[t] += 1
-                mism[t] += np.int32(d > 0)
-                steps[t] += (d + 9) // 10
+                mism[t] += np.int32(dd > 0)
+                steps[t] += (dd + 9) // 10
             elif r2 >= 0:
-                d = abs(q2 - r2)
+                dd = abs(q2 - r2)
                 comp[t] += 1
-                mism[t] += np.int32(d > 0)
-                steps[t] += (d + 9) // 10
+                mism[t] += np.int32(dd > 0)
+                steps[t] += (dd + 9) // 10
             elif r2 == -2 or r2 == -4:
                 comp[t] += 1
                 mism[t] += 1

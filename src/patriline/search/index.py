@@ -238,6 +238,9 @@ class SearchIndex:
             kit_id: str | None = kit.id
         else:
             kit_id, cols = _choose_index_kit(layout, bits)
+        d = layout.dys389
+        if d is not None and d[1] in cols and d[0] not in cols:
+            cols = [c for c in cols if c != d[1]]  # DYS389II is hashed on II − I only
         blocks = _blocks_of(layout, cols, n_blocks) if cols else []
         complete = (bits & _mask_of(cols)) == _mask_of(cols) if cols else np.zeros(len(bits), bool)
         residual = np.flatnonzero(~complete).astype(np.int64)
@@ -624,10 +627,13 @@ class SearchIndex:
 
 
 def _hash(values: np.ndarray, layout: Layout, cols: list[int] | np.ndarray) -> np.ndarray:
+    """Row hashes over ``cols``; DYS389II always as II − I (the index columns hold DYS389I
+    whenever they hold DYS389II, and hashed rows have values in both), so that a block
+    agrees exactly when :func:`~patriline.haplotype.compare` finds no mismatch in it."""
     cols_arr = np.asarray(cols, dtype=np.int64)
     d = layout.dys389
     seg_pos = -1
-    if d is not None and d[0] in set(cols_arr.tolist()) and d[1] in set(cols_arr.tolist()):
+    if d is not None and d[1] in set(cols_arr.tolist()):
         seg_pos = int(np.flatnonzero(cols_arr == d[1])[0])
     i1 = d[0] if d is not None else -1
     return K.hash_rows(values, cols_arr, seg_pos, i1, _HASH_SEED)

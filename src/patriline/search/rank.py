@@ -104,9 +104,9 @@ def rank_one(
 ) -> Ranked:
     """Rank one candidate: meioses posterior (mode, 90 % interval) and score.
 
-    ``reference_model`` (a frequency, ``DLMixFit`` or ``ReferenceSet``) adds the
-    likelihood ratio against an unrelated man when :mod:`patriline.stats.relatedness`
-    is available.
+    ``reference_model`` (a trace frequency, ``DLMixFit`` or ``ReferenceSet``) adds the
+    likelihood ratio against an unrelated man
+    (:func:`patriline.stats.relatedness.likelihood_ratio`).
     """
     model = model or StepwiseModel()
     comp = compare(trace, candidate)
@@ -114,14 +114,11 @@ def rank_one(
     finite = math.isfinite(post.log_marginal)
     lr = None
     if reference_model is not None:
-        try:
-            from patriline.stats.relatedness import likelihood_ratio
-        except ImportError:  # pragma: no cover - the stats module is optional here
-            likelihood_ratio = None
-        if likelihood_ratio is not None:
-            lr = likelihood_ratio(
-                trace, candidate, reference_model, max_meioses=model.max_meioses, model=model
-            ).lr
+        from patriline.stats.relatedness import likelihood_ratio
+
+        lr = likelihood_ratio(
+            trace, candidate, reference_model, max_meioses=model.max_meioses, model=model
+        ).lr
     return Ranked(
         specimen=specimen,
         loci_compared=comp.loci_compared,

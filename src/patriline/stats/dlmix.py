@@ -407,6 +407,7 @@ def _em(x: np.ndarray, w: np.ndarray, y0: np.ndarray, cfg: FitConfig, start: str
     converged = False
     note = ""
     max_iter = 1 if c == 1 else cfg.max_iterations
+    xf = x.astype(np.float64)  # float rows let the E-step kernel vectorise
     while True:
         wsum, ssum = K.suff_stats(x, w, y, v)
         last_vmax = 0.0
@@ -419,7 +420,7 @@ def _em(x: np.ndarray, w: np.ndarray, y0: np.ndarray, cfg: FitConfig, start: str
             logp = _theta_to_logp(theta, c)
             with np.errstate(divide="ignore"):
                 logtau = np.log(tau)
-            max_diff, max_v, wsum, ssum = K.estep(x, w, y, logp, logtau, v)
+            max_diff, max_v, wsum, ssum = K.estep(xf, w, y.astype(np.float64), logp, logtau, v)
             tau = wsum / wsum.sum()
             gain = np.inf if last_vmax == 0 else float(max_diff) / last_vmax
             if gain < cfg.eps:

@@ -111,10 +111,16 @@ def write_batch(
             )
     # 2. against the store
     ids = [prep.specimens[i] for i in keep]
-    has_specimens = conn.execute(select(specimens.c.id).limit(1)).first() is not None
     stored: dict[str, str] = {}
-    if has_specimens:
-        stored = dict(lookup(conn, haplotypes.c.specimen, ids, haplotypes.c.canonical))
+    if conn.execute(select(specimens.c.id).limit(1)).first() is not None:
+        n_stored = count(conn, haplotypes)
+        if len(ids) * 4 > n_stored:  # a large batch: one scan beats many IN queries
+            wanted = set(ids)
+            for sp, canon in conn.execute(select(haplotypes.c.specimen, haplotypes.c.canonical)):
+                if sp in wanted:
+                    stored[sp] = canon
+        else:
+            stored = dict(lookup(conn, haplotypes.c.specimen, ids, haplotypes.c.canonical))
     gone: set[str] = set()
     if conn.execute(select(removals.c.seq).limit(1)).first() is not None:
         gone = {r[0] for r in lookup(conn, removals.c.specimen, ids)}

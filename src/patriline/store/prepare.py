@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 
 from patriline.encoding import EXTRA, MISSING, Layout, encode_allele
 from patriline.haplotype import Allele, Haplotype
@@ -51,72 +52,82 @@ def normalize_category(text: str) -> str | None:
     return key if key in CATEGORIES else None
 
 
+class _Plan:
+    """How to encode rows whose typed loci are ``names`` (one plan per distinct locus set).
+
+    ``segs[k]`` maps ``id(allele)`` of the k-th locus (layout order) to the ``MISSING``
+    filler before it plus its encoded copies; ``texts[k]`` to ``"LOCUS=allele"``.
+    """
+
+    __slots__ = ("getter", "loci", "segs", "single", "tail", "texts")
+
+    def __init__(self, loci: tuple[str, ...], tail: bytes) -> None:
+        self.loci = loci
+        self.single = len(loci) == 1
+        self.getter = itemgetter(*loci) if loci else None
+        self.segs: list[dict[int, bytes]] = [{} for _ in loci]
+        self.texts: list[dict[int, str]] = [{} for _ in loci]
+        self.tail = tail
+
+
 class RowEncoder:
     """Encode haplotypes one row at a time into ``int16`` little-endian bytes under ``layout``.
 
-    A row's bytes are the concatenation, in layout order, of one pre-encoded segment per
-    typed locus and pre-made ``MISSING`` filler between them; segments and canonical
-    texts are cached per allele object (and per allele value on a miss).
+    A row's bytes are the concatenation, in layout order, of ``MISSING`` filler and one
+    pre-encoded segment per typed locus; segments and canonical texts are cached per
+    allele object, so a row costs a few C-level ``map`` calls. The encoder keeps a
+    reference to every allele it has cached, so an ``id`` cannot be reused while cached.
     """
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.slices = {n: layout.slice_of(n) for n in layout.loci}
         self._rank = {n: i for i, n in enumerate(layout.loci)}
-        self._by_id: dict[str, dict[int, tuple[Allele, bytes, str]]] = {n: {} for n in layout.loci}
-        self._by_value: dict[tuple[str, Allele], tuple[Allele, bytes, str]] = {}
-        self._plans: dict[tuple[str, ...], tuple[tuple[str, ...], list[bytes]]] = {}
+        self._missing = array("h", [MISSING]).tobytes()
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._keep: list[Allele] = []
 
-    def _miss(self, name: str, allele: Allele) -> tuple[Allele, bytes, str]:
-        cell = self._by_value.get((name, allele))
-        if cell is None:
-            sl = self.slices[name]
-            vals, _extra = encode_allele(allele, sl.stop - sl.start)
-            seg = array("h", vals)
-            if sys.byteorder == "big":  # pragma: no cover - stored little-endian
-                seg.byteswap()
-            cell = (allele, seg.tobytes(), f"{name}={allele}")
-            self._by_value[(name, allele)] = cell
-        self._by_id[name][id(allele)] = cell
-        return cell
-
-    def _plan(self, names: tuple[str, ...]) -> tuple[tuple[str, ...], list[bytes]]:
+    def _plan(self, names: tuple[str, ...]) -> _Plan:
         outside = [n for n in names if n not in self._rank]
         if outside:
             raise ValueError(f"loci not in the store's layout: {', '.join(outside)}")
         ordered = tuple(sorted(names, key=self._rank.__getitem__))
-        missing = array("h", [MISSING]).tobytes()
-        template: list[bytes] = []
-        pos = 0
-        for n in ordered:
-            sl = self.slices[n]
-            template.append(missing * (sl.start - pos))
-            template.append(b"")
-            pos = sl.stop
-        template.append(missing * (self.layout.n_columns - pos))
-        plan = (ordered, template)
+        last = self.slices[ordered[-1]].stop if ordered else 0
+        plan = _Plan(ordered, self._missing * (self.layout.n_columns - last))
         self._plans[names] = plan
         return plan
+
+    def _fill(self, plan: _Plan, k: int, allele: Allele) -> None:
+        name = plan.loci[k]
+        sl = self.slices[name]
+        before = self.slices[plan.loci[k - 1]].stop if k else 0
+        vals, _extra = encode_allele(allele, sl.stop - sl.start)
+        seg = array("h", vals)
+        if sys.byteorder == "big":  # pragma: no cover - stored little-endian
+            seg.byteswap()
+        plan.segs[k][id(allele)] = self._missing * (sl.start - before) + seg.tobytes()
+        plan.texts[k][id(allele)] = f"{name}={allele}"
+        self._keep.append(allele)
 
     def row(self, h: Haplotype) -> tuple[bytes, str]:
         """``(encoded bytes, canonical text)``; canonical text equals ``str(h)``."""
         alleles = h.alleles
         names = tuple(alleles)
         plan = self._plans.get(names) or self._plan(names)
-        ordered, template = plan
-        segs = template.copy()
-        texts = []
-        by_id = self._by_id
-        k = 1
-        for name in ordered:
-            a = alleles[name]
-            cell = by_id[name].get(id(a))
-            if cell is None or cell[0] is not a:
-                cell = self._miss(name, a)
-            segs[k] = cell[1]
-            texts.append(cell[2])
-            k += 2
-        return b"".join(segs), ";".join(texts)
+        if plan.getter is None:
+            return plan.tail, ""
+        got = plan.getter(alleles)
+        values = (got,) if plan.single else got
+        ids = list(map(id, values))
+        segs = list(map(dict.get, plan.segs, ids))
+        if None in segs:
+            for k, seg in enumerate(segs):
+                if seg is None:
+                    self._fill(plan, k, values[k])
+            segs = list(map(dict.get, plan.segs, ids))
+        segs.append(plan.tail)
+        texts = map(dict.get, plan.texts, ids)
+        return b"".join(segs), ";".join(texts)  # type: ignore[arg-type]
 
 
 def has_extra(row: bytes) -> bool:
@@ -244,26 +255,29 @@ def prepare(
     enc = RowEncoder(layout)
     reader = _MetaReader(file, default_category, catalog or default_catalog())
     out = Prepared([], [], [], [], [], [], [], 0)
+    read, encode_row = reader.read, enc.row
+    add_specimen, add_line, add_person = out.specimens.append, out.lines.append, out.persons.append
+    add_canonical, add_encoded, add_meta = out.canonical.append, out.encoded.append, out.meta.append
     for rec in records:
-        meta = reader.read(rec)
+        meta = read(rec)
         specimen = rec.specimen.strip()
-        if not isinstance(meta, Problem) and not specimen:
+        if type(meta) is tuple and specimen:
+            try:
+                blob, canon = encode_row(rec.haplotype)
+            except ValueError as exc:
+                meta = Problem(file, rec.line, str(exc), specimen=rec.specimen)
+        elif type(meta) is tuple:
             meta = Problem(
                 file, rec.line, "empty specimen ID", column="specimen", value=rec.specimen
             )
-        if not isinstance(meta, Problem):
-            try:
-                blob, canon = enc.row(rec.haplotype)
-            except ValueError as exc:
-                meta = Problem(file, rec.line, str(exc), specimen=rec.specimen)
         if isinstance(meta, Problem):
             out.problems.append(meta)
             out.rejected_specimens += 1
             continue
-        out.specimens.append(specimen)
-        out.lines.append(rec.line)
-        out.persons.append(rec.person.strip() if rec.person else specimen)
-        out.canonical.append(canon)
-        out.encoded.append(blob)
-        out.meta.append(meta)
+        add_specimen(specimen)
+        add_line(rec.line)
+        add_person(rec.person.strip() if rec.person else specimen)
+        add_canonical(canon)
+        add_encoded(blob)
+        add_meta(meta)
     return out
