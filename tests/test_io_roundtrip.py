@@ -142,7 +142,7 @@ def test_write_encoded__equals_write_then_read_encoded(tmp_path: Path, data: st.
     haps = data.draw(st.lists(haplotype_st(), min_size=1, max_size=8))
     layout = Layout.universal()
     enc = encode(haps, layout)
-    ids = [f"X{i}" for i in range(len(haps))]
+    ids = [f"X{i}" if i % 2 else f'X{i}, "q"' for i in range(len(haps))]
     path = tmp_path / "enc.csv"
     assert write_encoded(ids, enc, path, extra_columns={"category": ["a"] * len(ids)}) == len(ids)
     slow = read(path)

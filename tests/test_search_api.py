@@ -61,6 +61,7 @@ def test_search__exact_is_an_analyst_right_and_audited(searchable_fixture: Any) 
     before = len(db.audit_entries(db.actor("admin")))
     res = search(db, "ann", "C2", FATHER)
     assert [c.specimen for c in res.candidates] == ["father"]
+    assert db.search("ann", "C2", FATHER).to_dict()["candidates"][0]["specimen"] == "father"
     assert res.candidates[0].mismatches == 0
     entries = db.audit_entries(db.actor("admin"))
     mine = [e for e in entries if e.action == "search_exact"]

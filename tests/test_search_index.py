@@ -210,7 +210,7 @@ def test_pairs__equals_all_pairs_scan(
     got = small.pairs(max_mismatches=k, min_loci=8)
     found = set(
         zip(
-            got.a.tolist(), got.b.tolist(), got.compared.tolist(), got.mismatches.tolist(),
+            got.a, got.b, got.compared.tolist(), got.mismatches.tolist(),
             got.steps.tolist(), strict=True,
         )
     )  # fmt: skip
@@ -265,7 +265,7 @@ def test_add_remove__incremental_equals_rebuild(tmp_path: Path) -> None:
         assert got == as_dict(fresh.query(q, max_mismatches=2))
     pg = idx.pairs(max_mismatches=1)
     pf = fresh.pairs(max_mismatches=1)
-    assert (list(pg.a), list(pg.b)) == (list(pf.a), list(pf.b))
+    assert (pg.a, pg.b) == (pf.a, pf.b)
 
 
 def test_query__loci_outside_layout_is_input_error() -> None:

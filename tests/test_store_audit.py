@@ -6,6 +6,8 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, text, update
 
 from patriline.store import Database
@@ -89,3 +91,30 @@ def test_audit_entries__by_case_with_purpose(store_fixture: Database) -> None:
     assert entries[1].purpose == "burglary 12/2024"
     assert entries[1].result == {"hits": 1} and entries[1].user == "admin"
     assert db.verify_audit().ok  # the read itself was appended to the chain
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(2, 8),
+    data=st.data(),
+)
+def test_verify_audit__any_single_edit_is_found(
+    tmp_path_factory: pytest.TempPathFactory, n: int, data: st.DataObject
+) -> None:
+    """Invariant (SQLite): editing any column of any one entry is reported at that entry."""
+    db = Database.create(tmp_path_factory.mktemp("h") / "a.db", "admin")
+    admin = db.actor("admin")
+    for i in range(n):
+        db.audit(admin, "stats", params={"i": i}, result={"n": i * i})
+    total = n + 2
+    victim = data.draw(st.integers(1, total))
+    column = data.draw(
+        st.sampled_from(["at", "user", "role", "purpose", "action", "params", "result"])
+    )
+    with db.engine.begin() as conn:
+        conn.execute(update(audit_log).where(audit_log.c.id == victim).values({column: "tampered"}))
+    res = db.verify_audit()
+    db.close()
+    assert not res.ok and res.first_bad_id == victim

@@ -73,6 +73,9 @@ def test_import_records__atomic_rejects_everything_on_bad_row(store_fixture: Dat
         db.import_records(db.actor("admin"), recs)
     assert db.active_specimens() == []
     assert db.verify_audit().ok
+    refused = db.audit_entries(db.actor("admin"))[-1]
+    assert refused.action == "import" and refused.result["added"] == 0
+    assert "'alien'" in refused.result["error"]
 
 
 def test_import_records__lenient_writes_rejects(store_fixture: Database, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """``make demo``: a case end to end on the embedded default (SQLite), with the truth beside it.
 
 1. Simulate a small country (Wright-Fisher with variance in reproductive success, Yfiler
-   Plus haplotypes, the last four generations kept as a father-link registry).
+   Plus haplotypes, the last six generations kept as a father-link registry).
 2. Put 10 % of living men in a new SQLite store; import the registry's paternal links.
 3. Pick a trace donor who is *not* in the database but has a relative in it; drop two
    loci to mimic a degraded trace.
@@ -91,10 +91,10 @@ def run() -> int:
     db = str(OUT / "lab.db")
     country = OUT / "country"
 
-    step("1. Simulate a country: 20,000 living men, Yfiler Plus, registry of 4 generations")
+    step("1. Simulate a country: 20,000 living men, Yfiler Plus, registry of 6 generations")
     cli(
         "simulate", "--males", "20000", "--generations", "40", "--vrs", "0.2",
-        "--kit", "yfiler_plus", "--keep-generations", "4", "--seed", "11", "--out", str(country),
+        "--kit", "yfiler_plus", "--keep-generations", "6", "--seed", "11", "--out", str(country),
     )  # fmt: skip
     pop = load_population(country)
     living = pop.living
@@ -158,36 +158,46 @@ def run() -> int:
         console.print("no candidate within 3 mismatches")
         return 0
 
-    step("5. Expand the top hit through the registry; rank untested men as donors")
-    hit = candidates[0]["specimen"]
-    expansion = cli(
-        "expand", "--db", db, "--user", "alice", "--case", "CASE-2026-001", "--specimen", hit,
-        "--haplotype", trace, "--generations", "5", "--svg", str(OUT / "tree.svg"), "--json",
-        capture=True,
-    )  # fmt: skip
-    untested = [m for m in expansion["members"] if not m["typed"] and m.get("rank")]
-    untested.sort(key=lambda m: m["rank"])
-    table = Table(title=f"Untested men around {hit}, ranked (tree drawn to {OUT / 'tree.svg'})")
-    for col in ("rank", "person", "meioses from hit", "P(match)", "TRUE donor?"):
-        table.add_column(col)
-    for m in untested[:10]:
-        table.add_row(
-            str(m["rank"]), m["person"], str(m["meioses_from_hit"]), f"{m['p_match']:.3f}",
-            "[bold green]yes[/bold green]" if m["person"] == donor_person else "",
+    step("5. Expand the top hits through the registry; rank untested men as donors")
+    summary = Table(title="Expansions of the top 3 hits (5 generations up and down)")
+    for col in ("hit", "men in tree", "untested", "TRUE donor's rank among untested"):
+        summary.add_column(col)
+    for i, cand in enumerate(candidates[:3]):
+        hit = cand["specimen"]
+        svg = OUT / f"tree-{hit}.svg"
+        expansion = cli(
+            "expand", "--db", db, "--user", "alice", "--case", "CASE-2026-001",
+            "--specimen", hit, "--haplotype", trace, "--generations", "5",
+            "--svg", str(svg), "--json", capture=True,
         )  # fmt: skip
-    console.print(table)
-    ranks = [m["rank"] for m in untested if m["person"] == donor_person]
-    console.print(
-        f"true donor {donor_person}: "
-        + (f"rank {ranks[0]} of {len(untested)} untested men" if ranks else "not in the tree")
-    )
+        untested = sorted(
+            (m for m in expansion["members"] if not m["typed"] and m.get("rank")),
+            key=lambda m: m["rank"],
+        )
+        if i == 0:
+            table = Table(title=f"Untested men around {hit}, ranked (tree drawn to {svg})")
+            for col in ("rank", "person", "meioses from hit", "P(match)", "TRUE donor?"):
+                table.add_column(col)
+            for m in untested[:10]:
+                table.add_row(
+                    str(m["rank"]), m["person"], str(m["meioses_from_hit"]),
+                    f"{m['p_match']:.3f}",
+                    "[bold green]yes[/bold green]" if m["person"] == donor_person else "",
+                )  # fmt: skip
+            console.print(table)
+        ranks = [m["rank"] for m in untested if m["person"] == donor_person]
+        summary.add_row(
+            hit, str(len(expansion["members"])), str(len(untested)),
+            str(ranks[0]) if ranks else "not in this tree",
+        )  # fmt: skip
+    console.print(summary)
 
     step("6. How common is the trace? (database as reference)")
     cli("frequency", "--reference", str(database_file), "--haplotype", trace,
         "--population", str(country))  # fmt: skip
     step("7. Oversight: the audit chain")
-    cli("audit", "verify", "--db", db, "--user", "admin")
-    cli("audit", "show", "--case", "CASE-2026-001", "--db", db, "--user", "admin")
+    cli("audit", "verify", "--db", db)
+    cli("audit", "show", "--case", "CASE-2026-001", "--db", db)
     console.print(f"\n[bold]Demo finished.[/bold] Files in {OUT}/")
     return 0
 

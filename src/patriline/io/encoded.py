@@ -12,7 +12,6 @@ and files with per-copy or ``DYS389II-I`` columns, go through :func:`read` and
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,27 +233,36 @@ def write_encoded(
     for k, v in extra_columns.items():
         if len(v) != n:
             raise ValueError(f"extra column {k!r} has {len(v)} values for {n} rows")
-    out_cols: list[list[str]] = [list(map(str, ids))]
-    out_cols += [[str(x) for x in v] for v in extra_columns.values()]
+    out_cols: list[list[str]] = [[_quote(str(x)) for x in ids]]
+    out_cols += [[_quote(str(x)) for x in v] for v in extra_columns.values()]
     for locus in layout.loci:
         sl = layout.slice_of(locus)
         block = np.ascontiguousarray(encoded.values[sl].T)
-        keys = block.view(np.dtype((np.void, block.dtype.itemsize * block.shape[1]))).ravel()
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        texts = []
-        for u in range(len(uniq)):
-            row = block[np.nonzero(inverse == u)[0][0]]
-            texts.append(_cell_text(row))
-        col = [texts[i] for i in inverse.ravel()]
+        keys = np.zeros(n, dtype=np.int64)  # one integer per cell: base-65536 digits
+        for copy in range(block.shape[1]):
+            keys = (keys << 16) | (block[:, copy].astype(np.int64) + 32768)
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        texts = [_quote(_cell_text(block[f])) for f in first.tolist()]
+        col = list(map(texts.__getitem__, inverse.ravel().tolist()))
         for (r, name_), a in encoded.extras.items():
             if name_ == locus:
-                col[r] = allele_text(a)
+                col[r] = _quote(allele_text(a))
         out_cols.append(col)
+    header = ",".join(_quote(h) for h in ["specimen", *extra_columns, *layout.loci])
     with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["specimen", *extra_columns, *layout.loci])
-        w.writerows(zip(*out_cols, strict=True))
+        fh.write(header + "\n")
+        for start in range(0, n, 100_000):  # in blocks: bounded memory for the joined text
+            rows = zip(*(c[start : start + 100_000] for c in out_cols), strict=True)
+            fh.write("\n".join(map(",".join, rows)))
+            fh.write("\n")
     return n
+
+
+def _quote(text: str) -> str:
+    """A CSV cell as the csv module writes it (quoted when it holds , " or a line end)."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _cell_text(row: np.ndarray) -> str:

@@ -25,6 +25,8 @@ from numba import njit, prange
 BLOCK = 4096
 #: Rows per block of the full scan (small, so that blocks with no candidate stop early).
 SCAN_BLOCK = 512
+#: Rows per parallel task of the full scan (a multiple of SCAN_BLOCK).
+SCAN_CHUNK = 64 * SCAN_BLOCK
 BIG = 1 << 30
 
 # Permutations of up to three copies, in itertools order, padded to three.
@@ -125,6 +127,38 @@ def row_distance(
                 mism += 1
                 steps += (d + 9) // 10
             continue
+        if c == 1:
+            u = int(x[s])
+            v = int(y[s])
+            if u >= 0 and v >= 0:  # fast path: two values
+                d = abs(u - v)
+                comp += 1
+                if d > 0:
+                    mism += 1
+                    steps += (d + 9) // 10
+                continue
+        elif c == 2:
+            u0 = int(x[s])
+            u1 = int(x[s + 1])
+            v0 = int(y[s])
+            v1 = int(y[s + 1])
+            if u0 >= 0 and u1 >= 0 and v0 >= 0 and v1 >= 0:  # fast path: two values each
+                d00 = abs(u0 - v0)
+                d11 = abs(u1 - v1)
+                d01 = abs(u0 - v1)
+                d10 = abs(u1 - v0)
+                s_id = (d00 + 9) // 10 + (d11 + 9) // 10
+                m_id = int(d00 > 0) + int(d11 > 0)
+                s_sw = (d01 + 9) // 10 + (d10 + 9) // 10
+                m_sw = int(d01 > 0) + int(d10 > 0)
+                comp += 2
+                if s_sw < s_id or (s_sw == s_id and m_sw < m_id):
+                    mism += m_sw
+                    steps += s_sw
+                else:
+                    mism += m_id
+                    steps += s_id
+                continue
         for j in range(c):
             bx[j] = x[s + j]
             by[j] = y[s + j]
@@ -217,6 +251,7 @@ def _scan_block(
     max_mism: int,
     max_steps: int,
     out: np.ndarray,
+    pos: int,
     lo: int,
     hi: int,
     comp: np.ndarray,
@@ -224,7 +259,8 @@ def _scan_block(
     steps: np.ndarray,
     bx: np.ndarray,
     by: np.ndarray,
-) -> None:
+) -> int:
+    """Scan rows ``lo:hi``; write the passing rows at ``out[pos:]``; return how many."""
     m = hi - lo
     bounded = max_mism < BIG or max_steps < BIG
     cap_m = np.int16(min(max_mism, 30000))
@@ -250,9 +286,7 @@ def _scan_block(
             for t in range(m):
                 live += np.int32(mism[t] <= cap_m) & np.int32(steps[t] <= cap_s)
             if live == 0:
-                for t in range(m):
-                    out[lo + t] = 0
-                return
+                return 0
     for k in range(pair_starts.shape[0]):
         s = pair_starts[k]
         x0 = np.int32(q[s])
@@ -321,14 +355,17 @@ def _scan_block(
             comp[t] += a
             mism[t] += mm
             steps[t] += ss
+    n_out = 0
     for t in range(m):
-        ok = (
+        if (
             comp[t] >= min_loci
             and mism[t] <= max_mism
             and steps[t] <= max_steps
             and alive[lo + t] != 0
-        )
-        out[lo + t] = np.uint8(ok)
+        ):
+            out[pos + n_out] = lo + t
+            n_out += 1
+    return n_out
 
 
 @njit(parallel=True, cache=True)
@@ -346,8 +383,12 @@ def scan_mask(
     max_mism: int,
     max_steps: int,
     out: np.ndarray,
+    counts: np.ndarray,
 ) -> None:
-    """Full column-wise scan: ``out[r] = 1`` where row ``r`` may be within the bounds.
+    """Full column-wise scan for the rows that may be within the bounds.
+
+    Rows are taken in chunks of ``SCAN_CHUNK`` rows; chunk ``c`` writes its passing rows
+    at ``out[c * SCAN_CHUNK:]`` and their number at ``counts[c]`` (no pass over a mask).
 
     ``simple_cols`` are single-copy columns where the query has a value (scanned with a
     branch-free, vectorisable ``int16`` loop); ``pair_starts`` two-copy loci where the
@@ -358,22 +399,23 @@ def scan_mask(
     them). Blocks of ``SCAN_BLOCK`` rows stop early once no row can be within bounds.
     """
     n = values.shape[1]
-    nblocks = (n + SCAN_BLOCK - 1) // SCAN_BLOCK
-    per_chunk = 64
-    nchunks = (nblocks + per_chunk - 1) // per_chunk
+    nchunks = (n + SCAN_CHUNK - 1) // SCAN_CHUNK
     for ch in prange(nchunks):
         comp = np.empty(SCAN_BLOCK, dtype=np.int16)
         mism = np.empty(SCAN_BLOCK, dtype=np.int16)
         steps = np.empty(SCAN_BLOCK, dtype=np.int16)
         bx = np.empty(3, dtype=np.int64)
         by = np.empty(3, dtype=np.int64)
-        for b in range(ch * per_chunk, min(nblocks, (ch + 1) * per_chunk)):
-            lo = b * SCAN_BLOCK
-            _scan_block(
+        pos = ch * SCAN_CHUNK
+        end = min(n, pos + SCAN_CHUNK)
+        written = 0
+        for lo in range(pos, end, SCAN_BLOCK):
+            written += _scan_block(
                 values, alive, q, simple_cols, pair_starts, other_starts, other_copies,
-                seg_i1, seg_i2, min_loci, max_mism, max_steps, out,
-                lo, min(n, lo + SCAN_BLOCK), comp, mism, steps, bx, by,
+                seg_i1, seg_i2, min_loci, max_mism, max_steps, out, pos + written,
+                lo, min(end, lo + SCAN_BLOCK), comp, mism, steps, bx, by,
             )  # fmt: skip
+        counts[ch] = written
 
 
 # --------------------------------------------------------------------------------------
@@ -451,39 +493,61 @@ def _group_pairs(
     min_loci: int,
     max_mism: int,
     out: np.ndarray,
+    keep: np.ndarray,
     pos: int,
-    write: bool,
-) -> int:
+) -> None:
     bx = np.empty(3, dtype=np.int64)
     by = np.empty(3, dtype=np.int64)
-    count = 0
     for u in range(lo, hi):
         i = order[u]
         for w in range(u + 1, hi):
             j = order[w]
+            keep[pos] = 0
             earlier = False
             for e in range(b):
                 if hashes[e, i] == hashes[e, j]:
                     earlier = True
                     break
-            if earlier:
-                continue
-            a, m, s, f = row_distance(
-                rows_major[i], rows_major[j], loc_start, loc_copies, i1, i2, bx, by
-            )
-            if a >= min_loci and m <= max_mism:
-                if write:
-                    out[pos + count, 0] = min(i, j)
-                    out[pos + count, 1] = max(i, j)
-                    out[pos + count, 2] = a
-                    out[pos + count, 3] = m
-                    out[pos + count, 4] = s
-                    out[pos + count, 5] = f
-                count += 1
-    return count
+            if not earlier:
+                a, m, s, f = row_distance(
+                    rows_major[i], rows_major[j], loc_start, loc_copies, i1, i2, bx, by
+                )
+                if a >= min_loci and m <= max_mism:
+                    keep[pos] = 1
+                    out[pos, 0] = min(i, j)
+                    out[pos, 1] = max(i, j)
+                    out[pos, 2] = a
+                    out[pos, 3] = m
+                    out[pos, 4] = s
+                    out[pos, 5] = f
+            pos += 1
 
 
 @njit(parallel=True, cache=True)
+def _block_pairs_all(
+    rows_major: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    offsets: np.ndarray,
+    hashes: np.ndarray,
+    b: int,
+    loc_start: np.ndarray,
+    loc_copies: np.ndarray,
+    i1: int,
+    i2: int,
+    min_loci: int,
+    max_mism: int,
+    out: np.ndarray,
+    keep: np.ndarray,
+) -> None:
+    for g in prange(starts.shape[0]):
+        _group_pairs(
+            rows_major, order, starts[g], ends[g], hashes, b, loc_start, loc_copies,
+            i1, i2, min_loci, max_mism, out, keep, offsets[g],
+        )  # fmt: skip
+
+
 def block_pairs(
     rows_major: np.ndarray,
     order: np.ndarray,
@@ -502,23 +566,17 @@ def block_pairs(
 
     ``order[starts[g]:ends[g]]`` are the rows of group ``g`` (equal hash of block ``b``).
     A pair that also agrees on an earlier block was reported there and is skipped, so
-    each pair comes out once. Returns ``(i, j, compared, mismatches, steps, flag)`` rows.
+    each pair comes out once. Every candidate pair is compared once, into a slot of its
+    group; returns the kept ``(i, j, compared, mismatches, steps, flag)`` rows (int32).
     """
-    ng = starts.shape[0]
-    counts = np.zeros(ng, dtype=np.int64)
-    dummy = np.empty((0, 6), dtype=np.int64)
-    for g in prange(ng):
-        counts[g] = _group_pairs(
-            rows_major, order, starts[g], ends[g], hashes, b, loc_start, loc_copies,
-            i1, i2, min_loci, max_mism, dummy, 0, False,
-        )  # fmt: skip
-    offsets = np.zeros(ng + 1, dtype=np.int64)
-    for g in range(ng):
-        offsets[g + 1] = offsets[g] + counts[g]
-    out = np.empty((offsets[ng], 6), dtype=np.int64)
-    for g in prange(ng):
-        _group_pairs(
-            rows_major, order, starts[g], ends[g], hashes, b, loc_start, loc_copies,
-            i1, i2, min_loci, max_mism, out, offsets[g], True,
-        )  # fmt: skip
-    return out
+    sizes = (ends - starts).astype(np.int64)
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes * (sizes - 1) // 2, out=offsets[1:])
+    total = int(offsets[-1])
+    out = np.empty((total, 6), dtype=np.int32)
+    keep = np.zeros(total, dtype=np.uint8)
+    _block_pairs_all(
+        rows_major, order, starts, ends, offsets[:-1], hashes, b, loc_start, loc_copies,
+        i1, i2, min_loci, max_mism, out, keep,
+    )  # fmt: skip
+    return out[keep.view(bool)]

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ def open_index(db: Any, *, rebuild: bool = False) -> SearchIndex:
     root.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root) + ".lock"):
         idx = None if rebuild else _OPEN.get(str(root))
+        if idx is not None and _on_disk(root) != (idx.manifest["built_seq"], idx.manifest["count"]):
+            idx = None  # another process rebuilt the index: read its files
         if idx is None and not rebuild and (root / "manifest.json").exists():
             idx = SearchIndex.open(root)
         if idx is not None and idx.layout.columns != db.layout.columns:
@@ -121,6 +124,14 @@ def open_index(db: Any, *, rebuild: bool = False) -> SearchIndex:
                 idx.save(root)
         _OPEN[str(root)] = idx
         return idx
+
+
+def _on_disk(root: Path) -> tuple[int, int] | None:
+    try:
+        doc = json.loads((root / "manifest.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return doc.get("built_seq"), doc.get("count")
 
 
 # ------------------------------------------------------------------------ queries

@@ -73,16 +73,28 @@ class Hits:
 
 @dataclass(frozen=True)
 class PairHits:
-    """All-vs-all pairs within the bounds (``a < b`` by id, sorted), with comparison counts."""
+    """All-vs-all pairs within the bounds (``a < b`` by id, sorted), with comparison counts.
 
-    a: np.ndarray
-    b: np.ndarray
+    IDs are kept as UTF-8 bytes (``a_ids``, ``b_ids``; millions of pairs stay compact);
+    :attr:`a` and :attr:`b` decode them.
+    """
+
+    a_ids: np.ndarray
+    b_ids: np.ndarray
     compared: np.ndarray
     mismatches: np.ndarray
     steps: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.a)
+        return len(self.a_ids)
+
+    @property
+    def a(self) -> list[str]:
+        return [x.decode() for x in self.a_ids.tolist()]
+
+    @property
+    def b(self) -> list[str]:
+        return [x.decode() for x in self.b_ids.tolist()]
 
 
 def _locus_arrays(layout: Layout) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -180,6 +192,7 @@ class SearchIndex:
         self.values: np.ndarray = arrays["values"]
         self.alive: np.ndarray = np.array(arrays["alive"], dtype=np.uint8)
         self.residual: np.ndarray = arrays["residual"]
+        self.col_freq: np.ndarray = np.asarray(arrays["col_freq"])
         self.exact_hash: np.ndarray = arrays["exact_hash"]
         self.exact_rows: np.ndarray = arrays["exact_rows"]
         self.block_hash = [arrays[f"block{b}_hash"] for b in range(len(self.blocks))]
@@ -200,7 +213,7 @@ class SearchIndex:
     @classmethod
     def build(
         cls,
-        ids: Sequence[str],
+        ids: Sequence[str] | np.ndarray,
         encoded: Encoded,
         *,
         index_kit: str | None = None,
@@ -209,7 +222,7 @@ class SearchIndex:
     ) -> SearchIndex:
         """Index ``encoded`` (rows named by ``ids``); rows are stored sorted by id.
 
-        ``index_kit`` names the kit whose columns are hashed (default: the largest kit
+        ``ids`` may be strings or a numpy ``S`` array of UTF-8 bytes. ``index_kit`` names the kit whose columns are hashed (default: the largest kit
         that at least 90 % of rows type in full); ``n_blocks`` pigeonhole blocks serve
         queries within ``n_blocks − 1`` mismatches; ``seq`` is the store change
         sequence the data reflects.
@@ -217,7 +230,10 @@ class SearchIndex:
         layout = encoded.layout
         if len(ids) != encoded.n_rows:
             raise ValueError(f"{len(ids)} ids for {encoded.n_rows} rows")
-        id_arr = np.array([s.encode() for s in ids] if ids else [], dtype="S")
+        if isinstance(ids, np.ndarray) and ids.dtype.kind == "S":
+            id_arr = ids  # UTF-8 bytes already (large inputs)
+        else:
+            id_arr = np.array([s.encode() for s in ids] if len(ids) else [], dtype="S")
         if len(id_arr) and not bool(np.all(id_arr[1:] > id_arr[:-1])):
             order = np.argsort(id_arr, kind="stable")
             id_arr = id_arr[order]
@@ -250,6 +266,7 @@ class SearchIndex:
             "values": values,
             "alive": np.ones(values.shape[1], dtype=np.uint8),
             "residual": residual,
+            "col_freq": _column_frequencies(values),
         }
         sub = values[:, full_rows] if len(full_rows) < values.shape[1] else values
         for name, bcols in [("exact", cols), *[(f"block{b}", bl) for b, bl in enumerate(blocks)]]:
@@ -262,6 +279,7 @@ class SearchIndex:
             "layout": layout.to_json(),
             "count": int(values.shape[1]),
             "seq": int(seq),
+            "built_seq": int(seq),
             "index_kit": kit_id,
             "index_cols": [int(c) for c in cols],
             "blocks": [[int(c) for c in b] for b in blocks],
@@ -270,7 +288,7 @@ class SearchIndex:
         return cls(manifest, arrays)
 
     # ---------------------------------------------------------------- persistence
-    _ARRAYS = ("ids", "values", "alive", "residual", "exact_hash", "exact_rows")
+    _ARRAYS = ("ids", "values", "alive", "residual", "col_freq", "exact_hash", "exact_rows")
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the index to directory ``path`` (``.npy`` files and ``manifest.json``)."""
@@ -498,19 +516,30 @@ class SearchIndex:
             else:
                 other_s.append(start)
                 other_c.append(c)
-        # Fast-mutating (hence diverse) loci first: unrelated blocks stop sooner.
-        catalog = default_catalog()
-        col_locus = [name for name, _ in self.layout.columns]
-        simple.sort(key=lambda c: -catalog.locus(col_locus[c]).copy_rate)
-        out = np.empty(self.values.shape[1], dtype=np.uint8)
+        # Columns where the query's value is rarest first: unrelated blocks stop sooner.
+        simple.sort(key=lambda c: (self._value_share(c, int(q[c])), c))
+        n = self.values.shape[1]
+        out = np.empty(n, dtype=np.int64)
+        counts = np.zeros((n + K.SCAN_CHUNK - 1) // K.SCAN_CHUNK, dtype=np.int64)
         K.scan_mask(
             self.values, self.alive, q,
             np.array(simple, dtype=np.int64), np.array(pairs, dtype=np.int64),
             np.array(other_s, dtype=np.int64), np.array(other_c, dtype=np.int64),
             self._i1 if seg else -1, self._i2 if seg else -1,
-            min_loci, min(mm, _BIG), min(ms, _BIG), out,
+            min_loci, min(mm, _BIG), min(ms, _BIG), out, counts,
         )  # fmt: skip
-        return np.flatnonzero(out).astype(np.int64)
+        parts = [
+            out[c * K.SCAN_CHUNK : c * K.SCAN_CHUNK + int(k)]
+            for c, k in enumerate(counts.tolist())
+            if k
+        ]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+    def _value_share(self, column: int, value: int) -> float:
+        """Share of (sampled) rows holding ``value`` in ``column``."""
+        if self.col_freq.size == 0 or not 0 <= value < _FREQ_BINS:
+            return 0.0
+        return float(self.col_freq[column, value])
 
     # ---------------------------------------------------------------- all-vs-all
     def pairs(self, *, max_mismatches: int = 2, min_loci: int = DEFAULT_MIN_LOCI) -> PairHits:
@@ -528,8 +557,8 @@ class SearchIndex:
         residual[self.residual] = True
         if k >= len(self.blocks):
             residual[:] = True
-        a_ids: list[np.ndarray] = []
-        b_ids: list[np.ndarray] = []
+        a_rows: list[np.ndarray] = []
+        b_rows: list[np.ndarray] = []
         counts: list[np.ndarray] = []
         complete = np.flatnonzero(~residual & (self.alive != 0)).astype(np.int64)
         if len(complete) > 1:
@@ -550,8 +579,8 @@ class SearchIndex:
                     self._i1, self._i2, min_loci, k,
                 )  # fmt: skip
                 # Base rows are sorted by id, so row order is id order.
-                a_ids.append(self.ids[complete[got[:, 0]]])
-                b_ids.append(self.ids[complete[got[:, 1]]])
+                a_rows.append(complete[got[:, 0]])
+                b_rows.append(complete[got[:, 1]])
                 counts.append(got[:, 2:5])
         # Residual rows (and the delta segment) against everything after them.
         others = [(0, int(r)) for r in np.flatnonzero(residual & (self.alive != 0))]
@@ -571,20 +600,28 @@ class SearchIndex:
                 if key in rank and rank[key] <= rank[(seg, r)]:
                     continue
                 extra.append((min(me, other), max(me, other), int(a), int(m), int(s)))
+        if not counts and not extra:
+            empty = np.empty(0, dtype=np.int64)
+            return PairHits(np.empty(0, dtype="S1"), np.empty(0, dtype="S1"), empty, empty, empty)
+        if counts:
+            ra, rb = np.concatenate(a_rows), np.concatenate(b_rows)
+            order = np.lexsort((rb, ra))  # row order is id order: sort on integers
+            a_ids = [self.ids[ra[order]]]
+            b_ids = [self.ids[rb[order]]]
+            counts = [np.concatenate(counts)[order]]
+        else:
+            a_ids, b_ids = [], []
         if extra:
             a_ids.append(np.array([e[0].encode() for e in extra], dtype="S"))
             b_ids.append(np.array([e[1].encode() for e in extra], dtype="S"))
-            counts.append(np.array([e[2:] for e in extra], dtype=np.int64))
-        if not counts:
-            empty = np.empty(0, dtype=np.int64)
-            return PairHits(np.empty(0, dtype="U1"), np.empty(0, dtype="U1"), empty, empty, empty)
+            counts.append(np.array([e[2:] for e in extra], dtype=np.int32))
         a_all = np.concatenate(a_ids)
         b_all = np.concatenate(b_ids)
         c_all = np.concatenate(counts)
-        order = np.lexsort((b_all, a_all))
+        order = np.lexsort((b_all, a_all)) if extra else np.arange(len(a_all))
         return PairHits(
-            np.char.decode(a_all[order], "utf-8"),
-            np.char.decode(b_all[order], "utf-8"),
+            a_all[order],
+            b_all[order],
             c_all[order, 0],
             c_all[order, 1],
             c_all[order, 2],
@@ -637,6 +674,25 @@ def _hash(values: np.ndarray, layout: Layout, cols: list[int] | np.ndarray) -> n
         seg_pos = int(np.flatnonzero(cols_arr == d[1])[0])
     i1 = d[0] if d is not None else -1
     return K.hash_rows(values, cols_arr, seg_pos, i1, _HASH_SEED)
+
+
+_FREQ_BINS = 1024
+_FREQ_SAMPLE = 200_000
+
+
+def _column_frequencies(values: np.ndarray) -> np.ndarray:
+    """Share of each value (0..1023 tenths) per column, over an even sample of rows."""
+    n = values.shape[1]
+    out = np.zeros((values.shape[0], _FREQ_BINS), dtype=np.float32)
+    if n == 0:
+        return out
+    rows = np.linspace(0, n - 1, min(n, _FREQ_SAMPLE)).astype(np.int64)
+    sample = np.asarray(values[:, rows])
+    for c in range(values.shape[0]):
+        v = sample[c]
+        v = v[(v >= 0) & (v < _FREQ_BINS)]
+        out[c] = np.bincount(v, minlength=_FREQ_BINS)[:_FREQ_BINS] / len(rows)
+    return out
 
 
 def _lookup(hashes: np.ndarray, rows: np.ndarray, key: np.uint64) -> np.ndarray:

@@ -40,6 +40,23 @@ def write_rejects(
     return len(problems) + len(conflicts)
 
 
+def _audit_failure(
+    db: Database,
+    actor: Actor,
+    file: str,
+    file_hash: str | None,
+    format: str | None,
+    reason: str,
+) -> None:
+    """Record a refused (atomic) import: who tried what, and why nothing was written."""
+    db.audit(
+        actor,
+        "import",
+        params={"file": file, "file_hash": file_hash, "format": format, "lenient": False},
+        result={"added": 0, "error": reason},
+    )
+
+
 def import_records(
     db: Database,
     actor: Actor,
@@ -74,6 +91,7 @@ def import_records(
     if all_problems and not lenient:
         first = all_problems[0]
         more = f" (and {len(all_problems) - 1} more problems)" if len(all_problems) > 1 else ""
+        _audit_failure(db, actor, file, file_hash, format, str(first))
         raise InputError(
             f"{first}{more}; nothing was imported (use --lenient to import the valid rows)"
         )
@@ -130,6 +148,7 @@ def import_file(
     try:
         result = read(p, format=format, strict=not lenient)
     except ReadError as exc:
+        _audit_failure(db, actor, str(path), file_sha256(p), format, str(exc))
         raise InputError(
             f"{exc}; nothing was imported (use --lenient to import the valid rows)"
         ) from None
