@@ -31,7 +31,7 @@ from rich.table import Table
 from patriline.cli import main
 
 OUT = Path("demo-output")
-console = Console()
+console = Console(width=120)
 
 
 def step(title: str) -> None:
@@ -151,7 +151,7 @@ def run() -> int:
         table.add_row(
             str(rank), c["specimen"], str(c["loci_compared"]), str(c["mismatches"]),
             str(c["steps"]), str(c["meioses_mode"]), f"{c['meioses_90'][0]}-{c['meioses_90'][1]}",
-            f"{c['score']:.2f}", "unrelated (> simulated time)" if truth is None else str(truth),
+            f"{c['score']:.2f}", "unrelated" if truth is None else str(truth),
         )  # fmt: skip
     console.print(table)
     if not candidates:
@@ -197,7 +197,7 @@ def run() -> int:
         "--population", str(country))  # fmt: skip
     step("7. Oversight: the audit chain")
     cli("audit", "verify", "--db", db)
-    cli("audit", "show", "--case", "CASE-2026-001", "--db", db)
+    cli("audit", "show", "--case", "CASE-2026-001", "--db", db, "--user", "admin")
     console.print(f"\n[bold]Demo finished.[/bold] Files in {OUT}/")
     return 0
 
