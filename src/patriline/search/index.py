@@ -37,7 +37,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +47,10 @@ from patriline.haplotype import Allele, Haplotype, compare, parse_haplotype_stri
 from patriline.reference import default_catalog
 from patriline.search import _kernels as K
 
-__all__ = ["DEFAULT_MIN_LOCI", "FORMAT_VERSION", "Hits", "PairHits", "SearchIndex"]
+if TYPE_CHECKING:
+    from patriline.search.pairs import PairHits
+
+__all__ = ["DEFAULT_MIN_LOCI", "FORMAT_VERSION", "Hits", "SearchIndex"]
 
 FORMAT_VERSION = 1
 #: Default minimum number of locus copies compared for a row to count as a hit.
@@ -69,32 +72,6 @@ class Hits:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-@dataclass(frozen=True)
-class PairHits:
-    """All-vs-all pairs within the bounds (``a < b`` by id, sorted), with comparison counts.
-
-    IDs are kept as UTF-8 bytes (``a_ids``, ``b_ids``; millions of pairs stay compact);
-    :attr:`a` and :attr:`b` decode them.
-    """
-
-    a_ids: np.ndarray
-    b_ids: np.ndarray
-    compared: np.ndarray
-    mismatches: np.ndarray
-    steps: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.a_ids)
-
-    @property
-    def a(self) -> list[str]:
-        return [x.decode() for x in self.a_ids.tolist()]
-
-    @property
-    def b(self) -> list[str]:
-        return [x.decode() for x in self.b_ids.tolist()]
 
 
 def _locus_arrays(layout: Layout) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -543,89 +520,10 @@ class SearchIndex:
 
     # ---------------------------------------------------------------- all-vs-all
     def pairs(self, *, max_mismatches: int = 2, min_loci: int = DEFAULT_MIN_LOCI) -> PairHits:
-        """All pairs of active rows within ``max_mismatches`` over ``min_loci`` copies.
+        """All pairs of active rows within ``max_mismatches`` (see :mod:`.pairs`)."""
+        from patriline.search.pairs import find_pairs
 
-        Rows typed in full on the index columns pair through the pigeonhole blocks
-        (each pair found in the first block it agrees on); every other row is compared
-        with all rows by the scan kernel.
-        """
-        k = int(max_mismatches)
-        if k < 0 or min_loci < 0:
-            raise InputError("max_mismatches and min_loci must not be negative")
-        n_base = self.values.shape[1]
-        residual = np.zeros(n_base, dtype=bool)
-        residual[self.residual] = True
-        if k >= len(self.blocks):
-            residual[:] = True
-        a_rows: list[np.ndarray] = []
-        b_rows: list[np.ndarray] = []
-        counts: list[np.ndarray] = []
-        complete = np.flatnonzero(~residual & (self.alive != 0)).astype(np.int64)
-        if len(complete) > 1:
-            sub = np.ascontiguousarray(self.values[:, complete])
-            hashes = np.stack([_hash(sub, self.layout, list(b)) for b in self.blocks[: k + 1]])
-            rows_major = np.ascontiguousarray(sub.T)
-            del sub
-            for b in range(k + 1):
-                order = np.argsort(hashes[b], kind="stable")
-                hs = hashes[b][order]
-                cut = np.flatnonzero(hs[1:] != hs[:-1]) + 1
-                starts = np.concatenate([[0], cut])
-                ends = np.concatenate([cut, [len(hs)]])
-                big = ends - starts > 1
-                got = K.block_pairs(
-                    rows_major, order.astype(np.int64), starts[big].astype(np.int64),
-                    ends[big].astype(np.int64), hashes, b, self._starts, self._copies,
-                    self._i1, self._i2, min_loci, k,
-                )  # fmt: skip
-                # Base rows are sorted by id, so row order is id order.
-                a_rows.append(complete[got[:, 0]])
-                b_rows.append(complete[got[:, 1]])
-                counts.append(got[:, 2:5])
-        # Residual rows (and the delta segment) against everything after them.
-        others = [(0, int(r)) for r in np.flatnonzero(residual & (self.alive != 0))]
-        others += [(1, int(r)) for r in np.flatnonzero(self.delta_alive)]
-        rank = {key: i for i, key in enumerate(others)}
-        extra: list[tuple[str, str, int, int, int]] = []
-        for seg, r in others:
-            h = self._haplotype(seg, r)
-            hits = self.query(h, max_mismatches=k, min_loci=min_loci)
-            me = self._id(seg, r)
-            for other, a, m, s in zip(
-                hits.ids, hits.compared, hits.mismatches, hits.steps, strict=True
-            ):
-                if other == me:
-                    continue
-                key = self._locate(other)
-                if key in rank and rank[key] <= rank[(seg, r)]:
-                    continue
-                extra.append((min(me, other), max(me, other), int(a), int(m), int(s)))
-        if not counts and not extra:
-            empty = np.empty(0, dtype=np.int64)
-            return PairHits(np.empty(0, dtype="S1"), np.empty(0, dtype="S1"), empty, empty, empty)
-        if counts:
-            ra, rb = np.concatenate(a_rows), np.concatenate(b_rows)
-            order = np.lexsort((rb, ra))  # row order is id order: sort on integers
-            a_ids = [self.ids[ra[order]]]
-            b_ids = [self.ids[rb[order]]]
-            counts = [np.concatenate(counts)[order]]
-        else:
-            a_ids, b_ids = [], []
-        if extra:
-            a_ids.append(np.array([e[0].encode() for e in extra], dtype="S"))
-            b_ids.append(np.array([e[1].encode() for e in extra], dtype="S"))
-            counts.append(np.array([e[2:] for e in extra], dtype=np.int32))
-        a_all = np.concatenate(a_ids)
-        b_all = np.concatenate(b_ids)
-        c_all = np.concatenate(counts)
-        order = np.lexsort((b_all, a_all)) if extra else np.arange(len(a_all))
-        return PairHits(
-            a_all[order],
-            b_all[order],
-            c_all[order, 0],
-            c_all[order, 1],
-            c_all[order, 2],
-        )
+        return find_pairs(self, max_mismatches=max_mismatches, min_loci=min_loci)
 
     # ---------------------------------------------------------------- helpers
     def _id(self, seg: int, r: int) -> str:
