@@ -180,7 +180,12 @@ def test_report__writes_self_contained_html_and_audits(tmp_path: Path) -> None:
     assert "S2" in out2.read_text()
     with Database.open(str(db_path)) as db:
         entries = db.audit_entries(db.actor("alice"))
-    assert sum(getattr(e, "action", None) == "stats" for e in entries) == 2
+    stats = [e for e in entries if e.action == "stats"]
+    # Per report: one entry for reading the store as the reference population, one for
+    # the report itself.
+    assert sum(e.params.get("report") == "case" for e in stats) == 2
+    assert sum(e.params.get("reference") == "store" for e in stats) == 2
+    assert len(stats) == 4
 
 
 def test_fit__bad_cluster_range_is_a_usage_error(

@@ -58,6 +58,12 @@ def fit(
     ),
     starts: int = typer.Option(3, "--starts", min=1, help="EM starts per cluster count."),
     seed: int = typer.Option(1, "--seed", help="Seed of the random starts."),
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        help="Acting user when the reference is a store (default: $PATRILINE_USER, else the OS user).",
+    ),
+    case: str | None = typer.Option(None, "--case", help="Case the fit belongs to (store only)."),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Fit a discrete Laplace mixture (Andersen et al. 2013) and choose the clusters by BIC."""
@@ -65,7 +71,7 @@ def fit(
     from patriline.stats.reference import design_matrix, load_reference
     from patriline.stats.summary import fit_reference
 
-    ref = load_reference(reference)
+    ref = load_reference(reference, user=user or default_user(), case=case, purpose="fit")
     design = design_matrix(ref, [s.strip() for s in loci.split(",")] if loci else None)
     selection = fit_reference(ref, design, _clusters(clusters), FitConfig(starts=starts, seed=seed))
     selection.best.save(out, selection)
@@ -102,6 +108,14 @@ def frequency(
     level: float = typer.Option(0.95, "--level", min=0.5, max=0.9999, help="Interval level."),
     population: Path | None = POPULATION_OPTION,
     kit: str | None = KIT_OPTION,
+    user: str | None = typer.Option(
+        None,
+        "--user",
+        help="Acting user when the reference is a store (default: $PATRILINE_USER, else the OS user).",
+    ),
+    case: str | None = typer.Option(
+        None, "--case", help="Case (needed when the reference is a store: the query is a search)."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Frequency of a haplotype in a reference population, by each method."""
@@ -122,6 +136,8 @@ def frequency(
         level=level,
         population=population,
         kit=kit,
+        user=user or default_user(),
+        case=case,
     )
     if json_out:
         emit_json(result)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from patriline.encoding import MISSING, OFF_LADDER, Encoded, Layout, encode
-from patriline.errors import InputError
+from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import AlleleError, Haplotype
 from patriline.reference import UnknownLocusError
 
@@ -143,15 +143,51 @@ def _from_file(path: Path) -> ReferenceSet:
     return ref
 
 
-def _from_store(db: Any, source: str) -> ReferenceSet:
+def _from_store(db: Any, source: str, user: Any, case: str | None, purpose: str) -> ReferenceSet:
+    """Every active profile of a store, read under the store's safeguards.
+
+    Reading a store as a reference population reads genetic data, so it needs a user of
+    the store. A profile's frequency against a store (``purpose="frequency"``) tells
+    whether that profile is stored: it is authorised like an exact search, in a case.
+    A model fit (``purpose="fit"``) needs the ``stats`` right. Both are audited.
+    """
+    if user is None:
+        raise AccessDenied(
+            f"{source}: reading a store as a reference population needs a user of the store "
+            "(--user); the read is access-checked and audited"
+        )
+    actor = user if hasattr(user, "role") else db.actor(str(user))
+    if purpose == "frequency":
+        if case is None:
+            raise AccessDenied(
+                f"{source}: the frequency of a profile against a store shows whether the "
+                "profile is stored, so it is a search: give the case (--case)"
+            )
+        db.authorize(actor, "search_exact", case)
+    else:
+        db.authorize(actor, "stats", case)
     ids, enc = db.encoded()
     ref = ReferenceSet(list(ids), enc, np.ones(enc.n_rows), source)
     seq = db.change_seq() if hasattr(db, "change_seq") else None
     ref.provenance = {"source": source, "store_change_seq": seq, "rows": enc.n_rows}
+    db.audit(
+        actor,
+        "stats",
+        case=case,
+        purpose=f"reference population ({purpose})",
+        params={"reference": "store", "use": purpose},
+        result={"rows": enc.n_rows},
+    )
     return ref
 
 
-def load_reference(source: Any) -> ReferenceSet:
+def load_reference(
+    source: Any,
+    *,
+    user: Any = None,
+    case: str | None = None,
+    purpose: str = "fit",
+) -> ReferenceSet:
     """A :class:`ReferenceSet` from a path, a store URL, an open store or haplotypes.
 
     Parameters
@@ -160,11 +196,14 @@ def load_reference(source: Any) -> ReferenceSet:
         A :class:`ReferenceSet` (returned as is), a sequence of :class:`Haplotype`, an
         object with ``encoded()`` (a :class:`patriline.store.Database`), a store URL
         (``sqlite:///…``, ``postgresql://…``) or a file path.
+    user, case, purpose
+        For a store only: the acting user (name or ``Actor``), the case, and what the
+        reference is for (``"fit"`` or ``"frequency"``); see :func:`_from_store`.
     """
     if isinstance(source, ReferenceSet):
         return source
     if hasattr(source, "encoded") and callable(source.encoded):
-        return _from_store(source, str(getattr(source, "url", "<store>")))
+        return _from_store(source, str(getattr(source, "url", "<store>")), user, case, purpose)
     if isinstance(source, str | Path):
         text = str(source)
         if "://" in text or Path(text).suffix.lower() in {".db", ".sqlite", ".sqlite3"}:
@@ -173,7 +212,7 @@ def load_reference(source: Any) -> ReferenceSet:
             except ImportError:
                 raise InputError(f"{text}: the store is not available in this build") from None
             with Database.open(text) as db:
-                return _from_store(db, text)
+                return _from_store(db, text, user, case, purpose)
         return _from_file(Path(text))
     if isinstance(source, Sequence) and all(isinstance(h, Haplotype) for h in source):
         return ReferenceSet.from_haplotypes(list(source))

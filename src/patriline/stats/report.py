@@ -150,7 +150,7 @@ def build_context(request: ReportRequest) -> dict[str, Any]:
         db.authorize(actor, "stats", request.case)
         db.case(request.case)
         candidate = db.haplotype(request.specimen)
-        ref = load_reference(db)
+        ref = load_reference(db, user=actor, case=request.case, purpose="frequency")
         freq = frequency_summary(
             trace, ref, model=model, population=request.population_dir, kit=request.kit
         )

@@ -1,0 +1,67 @@
+"""A store used as a reference population stays under the store's safeguards (SQLite and
+PostgreSQL): a user is needed, a profile's frequency is a search in a case, reads are audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from patriline.errors import AccessDenied
+from patriline.haplotype import parse_haplotype_string
+from patriline.stats.reference import load_reference
+from patriline.stats.summary import frequency_summary
+from plugins.postgres import records
+
+QUERY = "DYS19=10,DYS390=20,DYS385=11,12"
+
+
+@pytest.fixture
+def reference_store_fixture(store_fixture: Any) -> Any:
+    db = store_fixture
+    admin = db.actor("admin")
+    db.add_user(admin, "ann", "analyst")
+    db.add_user(admin, "aud", "auditor")
+    db.import_records(db.actor("ann"), records(30))
+    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
+    return db
+
+
+def _stats_entries(db: Any) -> list[Any]:
+    return [e for e in db.audit_entries(db.actor("admin")) if e.action == "stats"]
+
+
+def test_load_reference__store_without_user_is_refused(reference_store_fixture: Any) -> None:
+    db = reference_store_fixture
+    with pytest.raises(AccessDenied, match="needs a user"):
+        load_reference(db)
+    assert _stats_entries(db) == []
+
+
+def test_load_reference__fit_reads_are_audited(reference_store_fixture: Any) -> None:
+    db = reference_store_fixture
+    ref = load_reference(db, user="ann", purpose="fit")
+    assert ref.encoded.n_rows == 30
+    entries = _stats_entries(db)
+    assert len(entries) == 1
+    assert entries[0].user == "ann" and entries[0].result["rows"] == 30
+
+
+def test_frequency_summary__store_needs_a_case(reference_store_fixture: Any) -> None:
+    db = reference_store_fixture
+    query = parse_haplotype_string(QUERY)
+    with pytest.raises(AccessDenied, match="give the case"):
+        frequency_summary(query, db, methods=("counting",), user="ann")
+    out = frequency_summary(query, db, methods=("counting",), user="ann", case="C1")
+    assert out["n"] == 30 and out["count"] == 1
+    entries = _stats_entries(db)
+    assert entries[-1].case == "C1" and entries[-1].params["use"] == "frequency"
+
+
+def test_frequency_summary__auditor_may_not_probe_a_profile(reference_store_fixture: Any) -> None:
+    """An auditor reads the audit log but must not learn whether a profile is stored."""
+    db = reference_store_fixture
+    with pytest.raises(AccessDenied):
+        frequency_summary(
+            parse_haplotype_string(QUERY), db, methods=("counting",), user="aud", case="C1"
+        )
