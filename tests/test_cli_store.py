@@ -92,6 +92,8 @@ def test_cli__unknown_user_and_missing_store(
         capsys, "case", "open", "C", "--purpose", "p", "--legal-basis", "l", "--user", "eve"
     )
     assert code == 4 and "no user 'eve'" in err
+    code, _, err = _run(capsys, "info", "--user", "eve")
+    assert code == 4 and "no user 'eve'" in err
     code, _, err = _run(capsys, "info", "--db", str(tmp_path / "none.db"))
     assert code == 4 and "no store at" in err
     code, _, err = _run(capsys, "user", "add", "x", "--role", "god")

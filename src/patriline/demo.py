@@ -119,7 +119,7 @@ def run() -> int:
     cli("user", "add", "bob", "--role", "supervisor", "--db", db, "--user", "admin")
     cli("import", str(database_file), "--db", db, "--user", "alice")
     cli("links", "import", str(country / "links.csv"), "--db", db, "--user", "alice")
-    cli("info", "--db", db)
+    cli("info", "--db", db, "--user", "alice")
 
     step("3. A degraded trace from a man who is not in the database")
     donor, relation = pick_donor(pop.parent, living, in_db)

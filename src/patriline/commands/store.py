@@ -255,12 +255,11 @@ def retention_apply(
     typer.echo(f"retention: {len(reports)} specimens expunged")
 
 
-def info(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
-    """Counts: specimens by category, persons, links, cases, audit entries."""
-    url = db or default_db()
-    if not url:
-        raise InputError("no store given: use --db URL or set PATRILINE_DB")
-    with Database.open(url) as store:
+def info(
+    db: str | None = DB_OPTION, user: str | None = USER_OPTION, as_json: bool = JSON_OPTION
+) -> None:
+    """Counts: specimens by category, persons, links, cases, audit entries (users of the store)."""
+    with _session(db, user) as (store, _actor):
         i = store.info()
     if as_json:
         emit_json(i.to_dict())

@@ -13,7 +13,7 @@ and files with per-copy or ``DYS389II-I`` columns, go through :func:`read` and
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,10 @@ class EncodedRead:
     """What :func:`read_encoded` returns: accepted specimens in file order, and problems.
 
     ``ids[i]`` is the specimen of column ``encoded.values[:, i]``; ``lines[i]`` its line.
+    The non-locus columns come along, aligned with ``ids``: ``persons[i]`` (``""`` when
+    the file gives none), ``kits[i]`` (the kit ID, or None) and ``fields`` (every other
+    non-locus column by header, stripped text, ``""`` when empty), as in
+    :class:`~patriline.io.model.Record`.
     """
 
     file: str
@@ -45,6 +49,9 @@ class EncodedRead:
     lines: list[int]
     encoded: Encoded
     problems: list[Problem]
+    persons: list[str] = field(default_factory=list)
+    kits: list[str | None] = field(default_factory=list)
+    fields: dict[str, list[str]] = field(default_factory=dict)
 
 
 def read_encoded(
@@ -96,8 +103,17 @@ def read_encoded(
             else:
                 keep.append(r)
         enc = encode([r.haplotype for r in keep], layout)
+        headers = list(dict.fromkeys(h for r in keep for h in r.fields))
         return EncodedRead(
-            name, res.rows, [r.specimen for r in keep], [r.line for r in keep], enc, problems
+            name,
+            res.rows,
+            [r.specimen for r in keep],
+            [r.line for r in keep],
+            enc,
+            problems,
+            [r.person or "" for r in keep],
+            [r.kit for r in keep],
+            {h: [r.fields.get(h, "") for r in keep] for h in headers},
         )
     with no_gc():
         return _fast_csv(text, name, delimiter, columns, layout, strict, catalog, kit_obj, engine)
@@ -121,6 +137,11 @@ def _fast_csv(
     spec_i = next(i for i, c in enumerate(columns) if c.role == "specimen")
     spec_header = columns[spec_i].header
     kit_i = next((i for i, c in enumerate(columns) if c.role == "kit"), None)
+    person_i = next((i for i, c in enumerate(columns) if c.role == "person"), None)
+    field_cols = [(i, c.header) for i, c in enumerate(columns) if c.role == "field"]
+    persons: list[str] = []
+    kits: list[str | None] = []
+    fields: dict[str, list[str]] = {h: [] for _, h in field_cols}
     locus_cols = [(i, c) for i, c in enumerate(columns) if c.role == "allele"]
     in_layout = set(layout.loci)
     ids: list[str] = []
@@ -156,6 +177,7 @@ def _fast_csv(
                 assert isinstance(allele, Allele)
                 chunk_extras.setdefault(int(hit), []).append((locus, allele))
         keep = np.zeros(m, dtype=bool)
+        kept: list[int] = []
         for r, line in enumerate(chunk.lines):
             specimen = chunk.specimens[r]
             if chunk.ragged[r]:
@@ -179,6 +201,7 @@ def _fast_csv(
                         [Problem(name, line, "locus not in the layout", None, specimen, off[0])]
                     )
                     continue
+                kit_id = record.kit
                 values[:, r] = MISSING
                 chunk_extras.pop(r, None)
                 for locus_name, allele in record.haplotype.alleles.items():
@@ -189,6 +212,8 @@ def _fast_csv(
                         chunk_extras.setdefault(r, []).append((locus_name, allele))
             else:
                 collector.rows += 1
+                kit_of_row = chunk.kits[r]
+                kit_id = kit_of_row.id if kit_of_row is not None else None
                 if outside[r]:
                     locus = next(
                         pc.column.locus
@@ -201,14 +226,24 @@ def _fast_csv(
                     continue
             seen[specimen] = line
             keep[r] = True
+            kept.append(r)
+            kits.append(kit_id)
             for locus_name, allele in chunk_extras.get(r, ()):
                 extras[(len(ids), locus_name)] = allele
             ids.append(specimen)
             lines.append(line)
         blocks.append(values[:, keep])
+        if person_i is not None:
+            persons.extend(map(chunk.meta[person_i].__getitem__, kept))
+        for i, h in field_cols:
+            fields[h].extend(map(chunk.meta[i].__getitem__, kept))
     data = np.concatenate(blocks, axis=1) if blocks else np.empty((layout.n_columns, 0), DTYPE)
     encoded = Encoded(layout, np.ascontiguousarray(data), extras)
-    return EncodedRead(name, collector.rows, ids, lines, encoded, collector.problems)
+    if person_i is None:
+        persons = [""] * len(ids)
+    return EncodedRead(
+        name, collector.rows, ids, lines, encoded, collector.problems, persons, kits, fields
+    )
 
 
 def _typed(got: Allele | AlleleError) -> bool:
