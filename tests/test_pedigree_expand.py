@@ -164,3 +164,15 @@ def test_donor_study__ranking_beats_chance_on_simulated_families() -> None:
     rm = donor_study(60, seed=22, rate_scale=5.0)
     assert rm.top5 >= 0.8
     assert np.isfinite(rm.mean_members)
+
+
+def test_expand__generations_are_bounded_in_the_library(store: Database) -> None:
+    """The library refuses what the CLI refuses (``--generations`` 0..20): an expansion
+    cannot be widened into a lineage-wide report of link flags."""
+    before = len(store.audit_entries(store.actor("admin")))
+    with pytest.raises(InputError, match="generations"):
+        expand(store, store.actor("ana"), "C1", "spS1", generations=21)
+    with pytest.raises(InputError, match="generations"):
+        expand(store, store.actor("ana"), "C1", "spS1", generations=-1)
+    actions = [e.action for e in store.audit_entries(store.actor("admin"))[before:]]
+    assert "expand" not in actions and "read_identity" not in actions

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from patriline.reference import default_catalog
-from patriline.store import Database
+from patriline.store import Database, importer
 
 
 def _write_csv(path: Path, n: int, prefix: str, seed: int = 0) -> None:
@@ -39,6 +39,7 @@ CHILD = textwrap.dedent(
     import patriline.store.importer as importer
     from patriline.store import Database
     importer.CHUNK = 1000  # report progress often, so the kill lands mid-import
+    importer.PG_BULK_FK = 1000  # PostgreSQL: killed while the batch's foreign keys are dropped
     db = Database.open(sys.argv[1])
     def progress(done, total):
         print("PROGRESS", done, total, flush=True)
@@ -75,6 +76,14 @@ def test_import_file__sigkill_mid_import_leaves_none_or_all(
         assert held == 0  # killed at the first progress report: nothing was committed
         assert db.verify_audit().ok
         assert db.info().batches == 0
+        if db.dialect == "postgresql":
+            with db.engine.connect() as conn:
+                fks = set(
+                    conn.exec_driver_sql(
+                        "SELECT conname FROM pg_constraint WHERE contype = 'f'"
+                    ).scalars()
+                )
+            assert {fk[1] for fk in importer._BATCH_FKS} <= fks
         again = db.import_file(db.actor("admin"), csv)
         assert again.added == n and db.verify_audit().ok
 

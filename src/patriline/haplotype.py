@@ -30,7 +30,9 @@ Comparison of one locus copy with another (``a``, ``b`` in tenths):
   otherwise (``15.2`` vs ``15``) → *not comparable* by whole steps: a mismatch whose
   step count is ``ceil(Δ/10)``.
 
-For a multi-copy locus the pairing of copies minimises total steps, then mismatches.
+For a multi-copy locus the pairing of copies minimises total steps, then mismatches
+(then, among equal pairings, it compares the most copies and prefers whole-repeat
+differences, so the result does not depend on the order of the two profiles).
 An allele with more values than the locus has copies (a duplication) equals only an
 identical allele; otherwise it is not comparable, with one mismatch and one step per copy.
 """
@@ -423,18 +425,29 @@ def compare_alleles(a: Allele, b: Allele, locus: Locus) -> LocusComparison:
             return LocusComparison(locus.name, Status.EQUAL, n, 0, 0)
         return LocusComparison(locus.name, Status.NOT_COMPARABLE, n, n, n)
     xs, ys = _copies(a, n), _copies(b, n)
-    best: tuple[int, int, int, tuple[int | None, ...]] | None = None
-    for perm in set(itertools.permutations(ys)):
+    best: (
+        tuple[tuple[int, int, int, int, list[int]], int, int, int, tuple[int | None, ...]] | None
+    ) = None
+    for perm in itertools.permutations(ys):
         costs = [_pair_cost(x, y) for x, y in zip(xs, perm, strict=True)]
         compared = sum(c[0] for c in costs)
         mism = sum(c[1] for c in costs)
         steps = sum(c[2] for c in costs)
+        gaps = [
+            abs(y - x)
+            for x, y in zip(xs, perm, strict=True)
+            if x is not None and y is not None and x >= 0 and y >= 0
+        ]
         # fewest steps, then fewest mismatches, then most copies compared (a missing copy
-        # must not be paired against a value another pairing would compare)
-        if best is None or (steps, mism, -compared) < (best[2], best[1], -best[0]):
-            best = (compared, mism, steps, perm)
+        # must not be paired against a value another pairing would compare), then fewest
+        # copies differing by a non-whole number of repeats (16 vs 15,16.1: the one-step
+        # reading), then the smaller per-copy differences. The key depends only on the
+        # pairs formed, so compare(a, b) and compare(b, a) pick the same pairs.
+        key = (steps, mism, -compared, sum(g % 10 != 0 for g in gaps), sorted(gaps))
+        if best is None or key < best[0]:
+            best = (key, compared, mism, steps, perm)
     assert best is not None
-    compared, mism, steps, perm = best
+    _, compared, mism, steps, perm = best
     if compared == 0:
         return LocusComparison(locus.name, Status.MISSING, 0, 0, 0)
     if mism == 0:

@@ -52,6 +52,7 @@ class EncodedRead:
     persons: list[str] = field(default_factory=list)
     kits: list[str | None] = field(default_factory=list)
     fields: dict[str, list[str]] = field(default_factory=dict)
+    format: str | None = None
 
 
 def read_encoded(
@@ -112,8 +113,9 @@ def read_encoded(
             enc,
             problems,
             [r.person or "" for r in keep],
-            [r.kit for r in keep],
+            [r.kit or r.haplotype.kit for r in keep],
             {h: [r.fields.get(h, "") for r in keep] for h in headers},
+            res.format,
         )
     with no_gc():
         return _fast_csv(text, name, delimiter, columns, layout, strict, catalog, kit_obj, engine)
@@ -242,7 +244,7 @@ def _fast_csv(
     if person_i is None:
         persons = [""] * len(ids)
     return EncodedRead(
-        name, collector.rows, ids, lines, encoded, collector.problems, persons, kits, fields
+        name, collector.rows, ids, lines, encoded, collector.problems, persons, kits, fields, "csv"
     )
 
 

@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     from patriline.store.access import Actor
     from patriline.store.database import Database
 
-__all__ = ["Expansion", "Member", "expand", "expand_pedigree", "lineage_members"]
+__all__ = [
+    "MAX_GENERATIONS",
+    "Expansion",
+    "Member",
+    "expand",
+    "expand_pedigree",
+    "lineage_members",
+]
+
+#: Most generations up and down an expansion from the store may span (``--generations``).
+MAX_GENERATIONS = 20
 
 
 def lineage_members(
@@ -226,13 +236,18 @@ def expand(
 ) -> Expansion:
     """Expand a hit held in the store (``Database.expand`` delegates here).
 
-    Checks that ``actor`` may expand and read identities in ``case``, builds the tree
+    ``generations`` is 0..:data:`MAX_GENERATIONS`. Checks that ``actor`` may expand and
+    read identities in ``case``, builds the tree
     from the store's paternal links, attaches the active specimens' haplotypes, ranks
     donors when ``trace`` is given, and writes two audit entries: the identity read
     (specimen → person of the hits and the persons whose specimens are shown) and the
     expansion itself (parameters and counts).
     """
     hits = [specimen] if isinstance(specimen, str) else list(specimen)
+    if not 0 <= generations <= MAX_GENERATIONS:
+        # As the CLI: an expansion stays around its hit, never a lineage-wide report of
+        # link flags (docs/safeguards.md).
+        raise InputError(f"generations must be 0..{MAX_GENERATIONS} (got {generations})")
     db.authorize(actor, "expand", case)
     db.authorize(actor, "read_identity", case)
     hit_persons = []

@@ -37,8 +37,10 @@ __all__ = [
     "index_dir",
     "open_index",
     "pairs",
+    "purge_index",
     "search",
     "search_many",
+    "trace_digest",
 ]
 
 #: Rebuild the index when the unindexed delta exceeds this share of the indexed rows.
@@ -102,8 +104,8 @@ def open_index(db: Any, *, rebuild: bool = False) -> SearchIndex:
     """The search index of ``db``, built if absent and synchronised with its change feed.
 
     The index is rebuilt (deterministically, rows sorted by specimen ID) when asked,
-    when its layout differs from the store's, or when the unindexed additions exceed
-    ``REBUILD_SHARE`` of it.
+    when its layout differs from the store's, when it holds a removed (expunged) row,
+    or when the unindexed additions exceed ``REBUILD_SHARE`` of it.
     """
     root = index_dir(db)
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -117,13 +119,24 @@ def open_index(db: Any, *, rebuild: bool = False) -> SearchIndex:
             idx = None
         if idx is None or idx.seq > db.change_seq():
             idx = _build(db, root)
-        elif idx.sync(db):
-            if idx.delta_values.shape[1] > max(1000, REBUILD_SHARE * idx.values.shape[1]):
+        elif idx.sync(db) or idx.n_active < idx.n_rows:
+            if idx.n_active < idx.n_rows or idx.delta_values.shape[1] > max(
+                1000, REBUILD_SHARE * idx.values.shape[1]
+            ):
+                # Expunged rows are only masked by a sync: rebuild so that their profiles
+                # and IDs leave the index files (docs/safeguards.md).
                 idx = _build(db, root)
             else:
                 idx.save(root)
         _OPEN[str(root)] = idx
         return idx
+
+
+def purge_index(db: Any) -> None:
+    """Bring the index kept beside ``db`` (if one exists) up to date, so that expunged
+    profiles leave its files now, not at the next search (called after expungement)."""
+    if (index_dir(db) / "manifest.json").exists():
+        open_index(db)
 
 
 def _on_disk(root: Path) -> tuple[int, int] | None:
@@ -169,6 +182,12 @@ def _active(db: Any, specimens: Sequence[str]) -> set[str]:
         except NotFound:
             continue
     return out
+
+
+def trace_digest(trace: Haplotype) -> str:
+    """SHA-256 of the trace's canonical text: how audit entries name a trace (an entry
+    never holds the profile itself)."""
+    return hashlib.sha256(str(trace).encode()).hexdigest()
 
 
 def _provenance(idx: SearchIndex, plan: str, checked: int) -> dict[str, Any]:
@@ -288,11 +307,14 @@ def search_many(
     out = []
     for trace in traces:
         res = _search_one(db, idx, trace, mm, ms, min_loci, top, explain, model, reference_model)
+        # The audit log holds no genetic data: the trace is named by its digest.
+        params = {k: v for k, v in res.query.items() if k != "haplotype"}
+        params["trace_sha256"] = trace_digest(trace)
         db.audit(
             who,
             action,
             case=case,
-            params=res.query,
+            params=params,
             result={
                 "hits": res.total,
                 "returned": [c.specimen for c in res.candidates],

@@ -1,7 +1,7 @@
 """A printable, self-contained HTML case report (Jinja2 template, embedded SVG plot).
 
 The report reads the candidate through the store (access checked with the ``stats``
-action, one audit entry written) and shows the profiles side by side, the frequency of the
+and ``search_exact`` actions in the case, one audit entry written) and shows the profiles side by side, the frequency of the
 trace by each method, the number of matching men, the relatedness LR and the posterior of
 generations to the common ancestor, with a provenance block.
 """
@@ -136,6 +136,7 @@ def _method_rows(freq: dict[str, Any]) -> list[dict[str, str]]:
 
 def build_context(request: ReportRequest) -> dict[str, Any]:
     """Everything the template shows; checks access and writes the audit entry."""
+    from patriline.search.api import trace_digest
     from patriline.stats.dlmix import load_fit
     from patriline.stats.reference import load_reference
     from patriline.stats.summary import frequency_summary
@@ -148,7 +149,10 @@ def build_context(request: ReportRequest) -> dict[str, Any]:
     with Database.open(request.db_url) as db:
         actor = db.actor(request.user)
         db.authorize(actor, "stats", request.case)
-        db.case(request.case)
+        # Reading a named specimen's profile and counting the trace in the store are a
+        # search: check that right (and the case) before anything is read, so that a
+        # refused user cannot tell a stored specimen from an absent one.
+        db.authorize(actor, "search_exact", request.case)
         candidate = db.haplotype(request.specimen)
         ref = load_reference(db, user=actor, case=request.case, purpose="frequency")
         freq = frequency_summary(
@@ -170,7 +174,11 @@ def build_context(request: ReportRequest) -> dict[str, Any]:
             actor,
             "stats",
             case=request.case,
-            params={"report": "case", "specimen": request.specimen, "trace": str(trace)},
+            params={
+                "report": "case",
+                "specimen": request.specimen,
+                "trace_sha256": trace_digest(trace),  # no genetic data in the audit log
+            },
             result={"lr": None if lr is None else lr["lr"], "count": freq["count"]},
         )
     rows, comp = _locus_rows(trace, candidate)

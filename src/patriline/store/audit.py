@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from patriline.store.schema import audit_log, meta
+from patriline.store.schema import audit_log, meta, users
 
 __all__ = ["GENESIS", "AuditEntry", "VerifyResult", "append", "entry_hash", "read", "verify"]
 
@@ -103,7 +103,13 @@ def append(
     params: dict[str, Any] | None = None,
     result: dict[str, Any] | None = None,
 ) -> int:
-    """Append one entry inside the caller's (write) transaction; return its ID."""
+    """Append one entry inside the caller's (write) transaction; return its ID.
+
+    The role recorded is the user's role in the store when the user exists (a forged
+    ``Actor`` cannot misstate it), else ``role`` as given.
+    """
+    stored = conn.execute(select(users.c.role).where(users.c.name == user)).scalar_one_or_none()
+    role = stored if stored is not None else role
     last, prev = _head(conn)
     new_id = last + 1
     row: dict[str, Any] = {

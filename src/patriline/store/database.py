@@ -19,6 +19,7 @@ from patriline import __version__
 from patriline.encoding import EXTRA, Encoded, Layout
 from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
+from patriline.io.encoded import EncodedRead
 from patriline.io.model import Record
 from patriline.store import audit as _audit
 from patriline.store import migrate
@@ -331,18 +332,27 @@ class Database:
         params: dict[str, Any] | None = None,
         result: dict[str, Any] | None = None,
     ) -> int:
-        """Append one hash-chained audit entry (its own transaction); return its ID."""
+        """Append one hash-chained audit entry (its own transaction); return its ID.
+
+        The role recorded is read from the store, not trusted from ``actor``; a name
+        that is not a user of the store raises :class:`AccessDenied`.
+        """
         case_id = case.id if isinstance(case, Case) else case
         if purpose is None and isinstance(case, Case):
             purpose = case.purpose
         with self.write() as conn:
+            role = conn.execute(
+                select(users.c.role).where(users.c.name == actor.name)
+            ).scalar_one_or_none()
+            if role is None:
+                raise AccessDenied(f"user {actor.name!r} is not a user of this store")
             if purpose is None and case_id:
                 c = self._case(conn, case_id)
                 purpose = c.purpose if c else None
             return _audit.append(
                 conn,
                 user=actor.name,
-                role=actor.role,
+                role=role,
                 action=action,
                 case=case_id,
                 purpose=purpose,
@@ -401,6 +411,32 @@ class Database:
             progress=progress,
         )
 
+    def import_encoded(
+        self,
+        actor: Actor,
+        read: EncodedRead,
+        *,
+        file_hash: str | None = None,
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import a :func:`patriline.io.read_encoded` result read under :attr:`layout`
+        (see :func:`patriline.store.imports.import_encoded`)."""
+        from patriline.store.imports import import_encoded
+
+        return import_encoded(
+            self,
+            actor,
+            read,
+            file_hash=file_hash,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
+
     def import_file(
         self,
         actor: Actor,
@@ -412,7 +448,7 @@ class Database:
         category: str | None = None,
         progress: Progress | None = None,
     ) -> ImportSummary:
-        """Read ``path`` with :func:`patriline.io.read` and import it (atomic unless lenient)."""
+        """Read ``path`` (:func:`patriline.io.read_encoded`) and import it (atomic unless lenient)."""
         from patriline.store.imports import import_file
 
         return import_file(
@@ -593,16 +629,30 @@ class Database:
         return read_identity(self, actor, case, person, key)
 
     def expunge(self, actor: Actor, specimen: str, reason: str) -> Any:
-        """Remove a specimen and what derives from it; see :mod:`patriline.store.expunge`."""
+        """Remove a specimen and what derives from it; see :mod:`patriline.store.expunge`.
+
+        The search index kept beside the store (if any) is brought up to date at once,
+        so the profile leaves its files too.
+        """
         from patriline.store.expunge import expunge
 
-        return expunge(self, actor, specimen, reason)
+        report = expunge(self, actor, specimen, reason)
+        self._purge_index()
+        return report
 
     def apply_retention(self, actor: Actor, today: Any = None) -> Any:
-        """Expunge every specimen whose retention date has passed."""
+        """Expunge every specimen whose retention date has passed (and purge the index)."""
         from patriline.store.expunge import apply_retention
 
-        return apply_retention(self, actor, today)
+        reports = apply_retention(self, actor, today)
+        if reports:
+            self._purge_index()
+        return reports
+
+    def _purge_index(self) -> None:
+        from patriline.search.api import purge_index  # type: ignore[import-not-found,unused-ignore]
+
+        purge_index(self)
 
     # ------------------------------------------------------------------ delegation
     def search(self, *args: Any, **kwargs: Any) -> Any:

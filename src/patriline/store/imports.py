@@ -1,4 +1,9 @@
-"""Import orchestration: read → validate/encode → one transaction → summary and reject file."""
+"""Import orchestration: read → validate/encode → one transaction → summary and reject file.
+
+Files are read with :func:`patriline.io.read_encoded` (columnar, no per-row objects) and
+laid out for the store by :func:`patriline.store.bulk.prepare_encoded`; records already
+read go through :func:`patriline.store.prepare.prepare`. Both give the same rows.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from patriline import __version__
 from patriline.errors import InputError
+from patriline.io.encoded import EncodedRead
 from patriline.io.model import Problem, ReadError, Record
 from patriline.store import audit as _audit
 from patriline.store.importer import file_sha256, write_batch
-from patriline.store.prepare import prepare
+from patriline.store.prepare import Prepared, prepare
 from patriline.store.records import ImportSummary
 
 if TYPE_CHECKING:
     from patriline.store.access import Actor
     from patriline.store.database import Database
 
-__all__ = ["REJECT_COLUMNS", "import_file", "import_records", "write_rejects"]
+__all__ = ["REJECT_COLUMNS", "import_encoded", "import_file", "import_records", "write_rejects"]
 
 REJECT_COLUMNS = ("file", "line", "specimen", "column", "locus", "value", "reason", "suggestion")
 
@@ -87,6 +93,63 @@ def import_records(
         prep = prepare(records, db.layout, file=file, category=category)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    total = rows if rows is not None else len(records) + len(problems)
+    return _import_prepared(
+        db, actor, prep, file, file_hash, format, total, problems, lenient, rejects, progress
+    )
+
+
+def import_encoded(
+    db: Database,
+    actor: Actor,
+    read: EncodedRead,
+    *,
+    file_hash: str | None = None,
+    lenient: bool = False,
+    rejects: str | Path | None = None,
+    category: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportSummary:
+    """Import what :func:`patriline.io.read_encoded` read under ``db.layout`` as one batch.
+
+    The columnar twin of :func:`import_records` (same checks, rows, conflicts, provenance
+    and audit); ``read.problems`` are the rows the reader rejected.
+    """
+    from patriline.store.bulk import prepare_encoded
+
+    db.authorize(actor, "import")
+    try:
+        prep = prepare_encoded(read, db.layout, file=read.file, category=category)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return _import_prepared(
+        db,
+        actor,
+        prep,
+        read.file,
+        file_hash,
+        read.format,
+        read.rows,
+        read.problems,
+        lenient,
+        rejects,
+        progress,
+    )
+
+
+def _import_prepared(
+    db: Database,
+    actor: Actor,
+    prep: Prepared,
+    file: str,
+    file_hash: str | None,
+    format: str | None,
+    total: int,
+    problems: Sequence[Problem],
+    lenient: bool,
+    rejects: str | Path | None,
+    progress: Callable[[int, int], None] | None,
+) -> ImportSummary:
     all_problems = [*problems, *prep.problems]
     if all_problems and not lenient:
         first = all_problems[0]
@@ -95,7 +158,6 @@ def import_records(
         raise InputError(
             f"{first}{more}; nothing was imported (use --lenient to import the valid rows)"
         )
-    total = rows if rows is not None else len(records) + len(problems)
     batch = {
         "kind": "haplotypes",
         "file": file,
@@ -138,29 +200,27 @@ def import_file(
     category: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
-    """Read ``path`` with :func:`patriline.io.read` and import it (see :func:`import_records`)."""
-    from patriline.io import read  # type: ignore[attr-defined,unused-ignore]
+    """Read ``path`` with :func:`patriline.io.read_encoded` and import it (see :func:`import_records`)."""
+    from patriline.io import read_encoded
 
     db.authorize(actor, "import")
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
+    file_hash = file_sha256(p)
     try:
-        result = read(p, format=format, strict=not lenient)
+        result = read_encoded(p, db.layout, format=format, strict=not lenient)
     except ReadError as exc:
-        _audit_failure(db, actor, str(path), file_sha256(p), format, str(exc))
+        _audit_failure(db, actor, str(path), file_hash, format, str(exc))
         raise InputError(
             f"{exc}; nothing was imported (use --lenient to import the valid rows)"
         ) from None
-    return import_records(
+    result.file = str(path)
+    return import_encoded(
         db,
         actor,
-        result.records,
-        file=str(path),
-        file_hash=file_sha256(p),
-        format=result.format,
-        rows=result.rows,
-        problems=result.problems,
+        result,
+        file_hash=file_hash,
         lenient=lenient,
         rejects=rejects,
         category=category,

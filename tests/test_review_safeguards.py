@@ -1,0 +1,140 @@
+"""Safeguard gaps found in review (SQLite and PostgreSQL): audit entries hold no genetic
+data, a report cannot probe the store before the search right is checked, and an expunged
+profile does not stay in the search index files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from patriline.errors import AccessDenied
+from patriline.search.api import index_dir, search
+from patriline.search.index import SearchIndex
+from patriline.stats.report import ReportRequest, build_context
+from plugins.postgres import record
+
+BASE = {
+    "DYS19": "14", "DYS389I": "13", "DYS389II": "29", "DYS390": "24", "DYS391": "11",
+    "DYS392": "13", "DYS393": "13", "DYS385": "11,14", "DYS438": "12", "DYS439": "12",
+    "DYS437": "15", "DYS448": "19", "DYS456": "15", "DYS458": "17", "DYS635": "23",
+    "YGATAH4": "12",
+}  # fmt: skip
+
+
+def profile(**changes: str) -> str:
+    return ";".join(f"{k}={v}" for k, v in {**BASE, **changes}.items())
+
+
+FATHER = profile()
+
+
+@pytest.fixture(autouse=True)
+def _index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATRILINE_INDEX_DIR", str(tmp_path / "indexes"))
+
+
+@pytest.fixture
+def review_store_fixture(store_fixture: Any) -> Any:
+    db = store_fixture
+    admin = db.actor("admin")
+    for name, role in (("ann", "analyst"), ("sue", "supervisor"), ("aud", "auditor")):
+        db.add_user(admin, name, role)
+    db.import_records(
+        db.actor("ann"),
+        [
+            record("father", FATHER),
+            record("son", profile(DYS458="18")),
+            record("other", profile(DYS390="22", DYS391="10", DYS392="11")),
+        ],
+    )
+    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
+    db.approve_case(db.actor("sue"), "C1")
+    return db
+
+
+def _audit_text(db: Any) -> str:
+    entries = db.audit_entries(db.actor("admin"))
+    return json.dumps([[e.params, e.result] for e in entries])
+
+
+def test_search__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -> None:
+    db = review_store_fixture
+    search(db, "ann", "C1", FATHER, max_mismatches=1)
+    text = _audit_text(db)
+    assert "DYS458" not in text and "DYS19=" not in text
+    entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_familial"][-1]
+    trace = str(db.haplotype("father"))
+    assert entry.params["trace_sha256"] == hashlib.sha256(trace.encode()).hexdigest()
+    assert entry.result["returned"] == ["father", "son"]
+
+
+def test_report__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -> None:
+    db = review_store_fixture
+    ctx = build_context(
+        ReportRequest(db_url=db.url, user="ann", case="C1", specimen="son", trace_text=FATHER)
+    )
+    assert ctx["specimen"] == "son"
+    assert "DYS458" not in _audit_text(db)
+
+
+@pytest.mark.parametrize("specimen", ["son", "no-such-specimen"])
+def test_report__auditor_cannot_probe_specimens(review_store_fixture: Any, specimen: str) -> None:
+    """The same refusal whether or not the specimen is stored (no existence oracle)."""
+    db = review_store_fixture
+    with pytest.raises(AccessDenied, match="may not search_exact"):
+        build_context(
+            ReportRequest(
+                db_url=db.url, user="aud", case="C1", specimen=specimen, trace_text=FATHER
+            )
+        )
+
+
+def test_expunge__profile_leaves_the_search_index_files(review_store_fixture: Any) -> None:
+    db = review_store_fixture
+    search(db, "ann", "C1", FATHER, max_mismatches=1)  # builds the index beside the store
+    db.expunge(db.actor("sue"), "son", "court order")
+    on_disk = SearchIndex.open(index_dir(db))
+    held = [*on_disk.ids.tolist(), *(s.encode() for s in on_disk.delta_ids)]
+    assert b"son" not in held
+    assert sorted(held) == [b"father", b"other"]
+    res = search(db, "ann", "C1", FATHER, max_mismatches=1)
+    assert [c.specimen for c in res.candidates] == ["father"]
+
+
+def test_search__index_holding_a_removed_row_is_rebuilt(review_store_fixture: Any) -> None:
+    """An index the expungement could not reach (e.g. another machine's cache) drops the
+    expunged profile from its files at the next search."""
+    db = review_store_fixture
+    search(db, "ann", "C1", FATHER)
+    root = index_dir(db)
+    stale = SearchIndex.open(root)
+    db.expunge(db.actor("sue"), "son", "court order")
+    stale.save(root)  # as if the index had not been reached
+    search(db, "ann", "C1", FATHER)
+    assert b"son" not in SearchIndex.open(root).ids.tolist()
+
+
+def test_audit__role_is_read_from_the_store(review_store_fixture: Any) -> None:
+    """A forged ``Actor`` gains nothing in ``authorize`` and cannot misstate its role in
+    the audit log either; an unknown user cannot write audit entries."""
+    from patriline.store import Actor
+
+    db = review_store_fixture
+    search(db, Actor("ann", "admin"), "C1", FATHER)
+    entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_exact"][-1]
+    assert (entry.user, entry.role) == ("ann", "analyst")
+    with pytest.raises(AccessDenied, match="not a user"):
+        db.audit(Actor("mallory", "admin"), "stats")
+
+
+def test_expunge__audit_role_is_read_from_the_store(review_store_fixture: Any) -> None:
+    from patriline.store import Actor
+
+    db = review_store_fixture
+    db.expunge(Actor("sue", "admin"), "other", "court order")
+    entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "expunge"][-1]
+    assert (entry.user, entry.role) == ("sue", "supervisor")
