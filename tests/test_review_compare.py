@@ -60,3 +60,23 @@ def test_compare__symmetric_observations(a3: Allele, b3: Allele, a2: Allele, b2:
     x, y = compare(a, b), compare(b, a)
     assert [c.status for c in x.loci] == [c.status for c in y.loci]
     assert _stepwise_flags(a, b) == _stepwise_flags(b, a)
+
+
+def test_compare__dys389ii_alone_is_compared_whole() -> None:
+    """Restricted to DYS389II, a change in the DYS389I part is not hidden by the II − I
+    segment (it would be counted nowhere); the kernel does the same for a layout without
+    DYS389I."""
+    from patriline.encoding import Layout, encode
+    from patriline.haplotype import parse_haplotype_string
+    from patriline.search.index import SearchIndex
+
+    a = parse_haplotype_string("DYS389I=13,DYS389II=29")
+    b = parse_haplotype_string("DYS389I=14,DYS389II=30")
+    c = compare(a, b, ["DYS389II"])
+    assert (c.loci_compared, c.mismatches, c.steps, c["DYS389II"].segment) == (1, 1, 1, False)
+    full = compare(a, b)
+    assert (full.mismatches, full["DYS389II"].segment) == (1, True)  # counted once, at I
+    only_ii = Layout.for_loci(["DYS389II"])
+    idx = SearchIndex.build(["b"], encode([b.restricted(["DYS389II"])], only_ii))
+    hits = idx.query(a.restricted(["DYS389II"]), max_mismatches=None, min_loci=0)
+    assert (int(hits.compared[0]), int(hits.mismatches[0])) == (1, 1)

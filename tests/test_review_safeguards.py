@@ -138,3 +138,70 @@ def test_expunge__audit_role_is_read_from_the_store(review_store_fixture: Any) -
     db.expunge(Actor("sue", "admin"), "other", "court order")
     entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "expunge"][-1]
     assert (entry.user, entry.role) == ("sue", "supervisor")
+
+
+@pytest.mark.parametrize(
+    ("rows", "kind"),
+    [("son,father\nS1,X9\n", "father"), ("son,father\nGF,G1\n", "cycle")],
+)
+def test_links_import__conflict_does_not_show_stored_links(
+    store_fixture: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    rows: str,
+    kind: str,
+) -> None:
+    """``links import`` needs only the import right and no case: a probe link that
+    conflicts with the store is refused without naming the stored father or the stored
+    chain of fathers (those are read only by an expansion, in a case, audited)."""
+    from patriline.cli import main
+    from patriline.errors import ConflictError
+    from patriline.store.records import Link as StoreLink
+
+    db = store_fixture
+    admin = db.actor("admin")
+    db.add_user(admin, "ann", "analyst")
+    db.insert_links(
+        admin,
+        [StoreLink("S1", "F0"), StoreLink("F0", "GF"), StoreLink("G1", "S1")],
+        source="registry",
+    )
+    probe = tmp_path / "probe.csv"
+    probe.write_text(rows)
+    for extra in ([], ["--lenient", "--json"]):
+        code = main(["links", "import", str(probe), "--db", db.url, "--user", "ann", *extra])
+        captured = capsys.readouterr()
+        text = captured.out + captured.err
+        assert kind in text and "probe.csv" in text
+        assert "F0" not in text and "GF -> " not in text and "S1 -> " not in text
+        assert code in (0, 2)
+    with pytest.raises(ConflictError) as info:
+        db.insert_links(db.actor("ann"), [StoreLink("S1", "X9")], source="probe")
+    assert "F0" not in str(info.value)
+
+
+def test_read_links__hide_existing_still_names_conflicts_within_the_file(tmp_path: Path) -> None:
+    from patriline.pedigree.links_io import read_links
+
+    path = tmp_path / "f.csv"
+    path.write_text("son,father\nB,A\nB,C\nD,E\n")
+    r = read_links(path, strict=False, existing=[("D", "Z")], hide_existing=True)
+    reasons = [p.reason for p in r.problems]
+    assert "already has the father A" in reasons[0]  # the file's own link
+    assert "another father" in reasons[1] and "Z" not in reasons[1]  # the stored one
+
+
+def test_apply_retention__profiles_leave_the_search_index_files(store_fixture: Any) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    db.import_records(
+        admin,
+        [
+            record("old", FATHER, retention_until="2020-01-01"),
+            record("new", profile(DYS19="15"), retention_until="2099-01-01"),
+        ],
+    )
+    db.open_case(admin, "C9", purpose="test", legal_basis="test")
+    search(db, admin, "C9", FATHER)  # builds the index
+    assert [r.specimen for r in db.apply_retention(admin, "2025-01-01")] == ["old"]
+    assert SearchIndex.open(index_dir(db)).ids.tolist() == [b"new"]

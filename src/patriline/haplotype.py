@@ -514,7 +514,8 @@ def compare(
 
     ``loci`` defaults to the union of both profiles' loci in catalog order; loci typed
     in only one of them come back with status MISSING. DYS389II is compared on the
-    ``II − I`` segment when both profiles have both parts (module docstring).
+    ``II − I`` segment when both profiles have both parts and DYS389I is among the loci
+    compared (module docstring).
     """
     catalog = catalog or default_catalog()
     if loci is None:
@@ -522,7 +523,9 @@ def compare(
         names = [n for n in catalog.all_loci if n in present]
     else:
         names = [catalog.locus(n).name for n in loci]
-    seg_a, seg_b = _dys389_segment(a), _dys389_segment(b)
+    # The segment is used only when DYS389I is compared too: otherwise a change in the
+    # DYS389I part would be counted nowhere (as a layout without DYS389I does).
+    seg_a, seg_b = (_dys389_segment(a), _dys389_segment(b)) if "DYS389I" in names else (None, None)
     out = []
     for name in names:
         locus = catalog.locus(name)

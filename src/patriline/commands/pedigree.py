@@ -49,7 +49,9 @@ def links_import(
     with Database.open(_db_url(db)) as store:
         actor = store.actor(user or default_user())
         store.authorize(actor, "import")
-        result = read_links(file, format=fmt, strict=not lenient, existing=store.links())
+        result = read_links(
+            file, format=fmt, strict=not lenient, existing=store.links(), hide_existing=True
+        )
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         links = [
             StoreLink(

@@ -103,6 +103,7 @@ def read_links(
     format: str | None = None,
     strict: bool = True,
     existing: Iterable[Link | LinkLike | tuple[str, str]] = (),
+    hide_existing: bool = False,
 ) -> LinkReadResult:
     """Read paternal links from ``path``.
 
@@ -116,6 +117,10 @@ def read_links(
         Stop at the first problem (raise :class:`patriline.io.ReadError`) or skip and report.
     existing : iterable of Link or (son, father)
         Links already recorded (the store's); new links are checked against them.
+    hide_existing : bool
+        Word a conflict with ``existing`` without naming the recorded father or chain of
+        fathers (an import must not read the store's links; conflicts within the file
+        are still named in full).
 
     Returns
     -------
@@ -137,6 +142,7 @@ def read_links(
         pedigree = Pedigree(existing)
     except LinkConflict as exc:  # the store's own links are inconsistent: not this file's fault
         raise InputError(f"the links already recorded are inconsistent: {exc}") from None
+    own = Pedigree([])  # the file's accepted links alone, to word conflicts with ``existing``
 
     def problem(p: Problem) -> None:
         if strict:
@@ -158,13 +164,31 @@ def read_links(
         try:
             if pedigree.add(item):
                 result.links.append(item)
+                own.add(item)
             else:
                 result.skipped += 1  # the same link again: nothing new
         except LinkConflict as exc:
             column = "son" if exc.kind == "two_fathers" else "father"
             value = item.son if column == "son" else item.father
-            problem(Problem(str(path), item.line, exc.detail, column=column, value=value))
+            detail = exc.detail
+            if hide_existing:
+                try:
+                    own.check_link(item)
+                except LinkConflict as within:
+                    detail = within.detail  # a conflict within the file itself
+                else:
+                    detail = _HIDDEN[exc.kind]
+            problem(Problem(str(path), item.line, detail, column=column, value=value))
     return result
+
+
+_HIDDEN = {
+    "self": "a man cannot be his own father (self-link)",
+    "two_fathers": "the son already has another father in the links recorded "
+    "(a son has one father; recorded links are shown only by an expansion in a case)",
+    "cycle": "closes a cycle of fathers through the links recorded "
+    "(recorded links are shown only by an expansion in a case)",
+}
 
 
 @dataclass(frozen=True)

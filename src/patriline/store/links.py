@@ -47,8 +47,10 @@ def insert_links(
         stored = dict(lookup(conn, paternal_links.c.son, list(seen), paternal_links.c.father))
         for son, link in seen.items():
             if son in stored and stored[son] != link.father:
+                # The stored father is not named: an import does not read the store's links.
                 raise ConflictError(
-                    f"son {son!r} already has father {stored[son]!r} in the store; {source} says {link.father!r} (nothing was written)"
+                    f"son {son!r} already has another father in the store; {source} says "
+                    f"{link.father!r} (nothing was written)"
                 )
         new = [link for son, link in seen.items() if son not in stored]
         batch_id = conn.execute(
