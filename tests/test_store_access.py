@@ -107,3 +107,19 @@ def test_identity__encrypted_roundtrip_within_case(roles_fixture: Database) -> N
     ]
     assert len(reads) == 2 and reads[0].params == {"person": "S1"}
     assert "John" not in str([e.to_dict() for e in db.audit_entries(db.actor("admin"))])
+
+
+def test_authorize__refusals_are_audited(roles_fixture: Database) -> None:
+    """A refused search is on the record: who asked for what, in which case, and why not."""
+    db = roles_fixture
+    with pytest.raises(AccessDenied):
+        db.authorize(db.actor("aud"), "search_exact", "C1")
+    with pytest.raises(AccessDenied):
+        db.authorize(db.actor("ana"), "search_exact", None)  # no case
+    denied = [e for e in db.audit_entries(db.actor("admin")) if e.action == "access_denied"]
+    assert [(e.user, e.role, e.params["action"], e.params["case"]) for e in denied] == [
+        ("aud", "auditor", "search_exact", "C1"),
+        ("ana", "analyst", "search_exact", None),
+    ]
+    assert denied[0].case == "C1" and "auditor" in denied[0].result["reason"]
+    assert db.verify_audit().ok

@@ -209,7 +209,8 @@ class Database:
         """Check that ``actor`` may do ``action`` (in ``case``); return the case.
 
         The role is read from the store, not trusted from ``actor``. Raises
-        :class:`AccessDenied` with the reason.
+        :class:`AccessDenied` with the reason; a refusal of a user of the store is
+        itself audited (action ``access_denied``, with the action and case asked for).
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
@@ -221,7 +222,18 @@ class Database:
             loaded = self._case(conn, case_id) if case_id else None
         if role is None:
             raise AccessDenied(f"user {actor.name!r} is not a user of this store")
-        check(Actor(actor.name, role), action, loaded, case_name=case_id)
+        try:
+            check(Actor(actor.name, role), action, loaded, case_name=case_id)
+        except AccessDenied as exc:
+            # Refusals are part of the record oversight bodies read: who tried what, where.
+            self.audit(
+                Actor(actor.name, role),
+                "access_denied",
+                case=loaded,
+                params={"action": action, "case": case_id},
+                result={"reason": str(exc)},
+            )
+            raise
         return loaded
 
     def add_user(self, actor: Actor, name: str, role: str) -> Actor:
