@@ -192,9 +192,9 @@ def run() -> int:
         )  # fmt: skip
     console.print(summary)
 
-    step("6. How common is the trace? (database as reference)")
-    cli("frequency", "--reference", str(database_file), "--haplotype", trace,
-        "--population", str(country))  # fmt: skip
+    step("6. How common is the trace? (the store as reference: a search, in the case, audited)")
+    cli("frequency", "--reference", db, "--user", "alice", "--case", "CASE-2026-001",
+        "--haplotype", trace, "--population", str(country))  # fmt: skip
     step("7. Oversight: the audit chain")
     cli("audit", "verify", "--db", db)
     cli("audit", "show", "--case", "CASE-2026-001", "--db", db, "--user", "admin")
