@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +119,41 @@ def test_read__compiled_path_on_a_large_file(tmp_path: Path) -> None:
     assert [r.specimen for r in fast.records] == reference.ids
     decoded = encode([r.haplotype for r in fast.records], layout)
     np.testing.assert_array_equal(decoded.values, reference.encoded.values)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=messy_csv(),
+    blocks=st.integers(2, 7),
+    multiline=st.sampled_from(["", 'Z,,"14\n",15\n', 'Z,,"14\n']),
+)
+def test_read_encoded__parallel_blocks_equal_serial_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, blocks: int, multiline: str
+) -> None:
+    """The block-parallel scan (``scan_wide_blocks``) reads exactly what the serial scan
+    reads, also when the text cannot be cut into blocks (a quoted cell over lines)."""
+    import numba
+
+    from patriline.io import _columnar
+
+    path = tmp_path / "m.csv"
+    path.write_text(text + multiline, encoding="utf-8", newline="")
+    layout = Layout.universal()
+    with monkeypatch.context() as m:
+        m.setattr(_columnar, "PARALLEL_MIN_BYTES", 1 << 60)
+        serial = read_encoded(path, layout, strict=False, engine="compiled")
+    with monkeypatch.context() as m:
+        m.setattr(_columnar, "PARALLEL_MIN_BYTES", 0)
+        m.setattr(numba, "get_num_threads", lambda: blocks)
+        parallel = read_encoded(path, layout, strict=False, engine="compiled")
+    assert parallel.problems == serial.problems
+    assert (parallel.ids, parallel.lines, parallel.rows) == (serial.ids, serial.lines, serial.rows)
+    assert (parallel.persons, parallel.kits, parallel.fields) == (
+        serial.persons,
+        serial.kits,
+        serial.fields,
+    )
+    np.testing.assert_array_equal(parallel.encoded.values, serial.encoded.values)
+    assert parallel.encoded.extras == serial.encoded.extras

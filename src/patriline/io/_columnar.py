@@ -29,6 +29,8 @@ CHUNK_ROWS = 100_000
 #: Files smaller than this (characters) skip the compiled scan: compiling it costs ~2 s
 #: once per machine, and importing numba ~1 s per process.
 COMPILED_MIN_CHARS = 2_000_000
+#: Texts of at least this many bytes are scanned in parallel blocks (one per numba thread).
+PARALLEL_MIN_BYTES = 4_000_000
 
 
 @dataclass
@@ -241,8 +243,10 @@ def compiled_chunk(
     """
     if engine == "python" or (engine == "auto" and len(text) < COMPILED_MIN_CHARS):
         return None
+    import numba
+
     from patriline.haplotype import RANGE_MARGIN
-    from patriline.io._kernels import scan_wide
+    from patriline.io._kernels import scan_wide, scan_wide_blocks
 
     raw = text.encode("utf-8")
     if raw.count(b"\r") != raw.count(b"\r\n"):
@@ -275,11 +279,18 @@ def compiled_chunk(
         col_out[j] = width
         width += locus.copies
     data = np.frombuffer(raw, dtype=np.uint8)
-    max_rows = raw.count(b"\n", start) + 1
-    m, values, flags, line_no, row_start, row_end, m_start, m_end = scan_wide(
-        data, start, ord(delimiter), n, meta_slot, len(meta_cols), col_out, copies, lo, hi,
-        unit, width, max_rows,
-    )  # fmt: skip
+    threads = numba.get_num_threads()
+    if threads > 1 and len(raw) >= PARALLEL_MIN_BYTES:
+        m, values, flags, line_no, row_start, row_end, m_start, m_end = scan_wide_blocks(
+            data, start, ord(delimiter), n, meta_slot, len(meta_cols), col_out, copies, lo, hi,
+            unit, width, threads,
+        )  # fmt: skip
+    else:
+        max_rows = raw.count(b"\n", start) + 1
+        m, values, flags, line_no, row_start, row_end, m_start, m_end = scan_wide(
+            data, start, ord(delimiter), n, meta_slot, len(meta_cols), col_out, copies, lo, hi,
+            unit, width, max_rows,
+        )  # fmt: skip
     if m < 0:
         return None
     rows = _LazyRows(raw, row_start[:m].tolist(), row_end[:m].tolist(), delimiter, n)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["scan_wide"]
+__all__ = ["scan_wide", "scan_wide_blocks"]
 
 _QUOTE = 34
 _SPACE = 32
@@ -112,42 +112,25 @@ def _parse_cell(data, s, e, copies, lo, hi, unit, out, vals):
 
 
 @numba.njit(cache=True, nogil=True)
-def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copies, col_lo, col_hi, col_unit, n_out, max_rows):  # fmt: skip
-    """Scan rows from byte ``start`` (just after the header line).
-
-    Returns ``(n_rows, values[n_out, :], flags, line_no, row_start, row_end, meta_start,
-    meta_end)`` or ``n_rows == -1`` when a quoted cell spans lines (the caller falls back).
-    ``col_out[j]``: first output column of field ``j``; ``-1`` not a locus column,
-    ``-2`` a locus the layout (or kit) has no column for (a typed cell flags the row).
-    ``meta_slot[j] >= 0``: record the byte span of field ``j`` (stripped, unquoted) in
-    ``meta_start/meta_end[slot, row]`` (specimen, person, kit and free fields).
-    """
-    n = data.shape[0]
-    values = np.full((n_out, max_rows), _MISSING, dtype=np.int16)
-    flags = np.zeros(max_rows, dtype=np.uint8)
-    line_no = np.zeros(max_rows, dtype=np.int64)
-    row_start = np.zeros(max_rows, dtype=np.int64)
-    row_end = np.zeros(max_rows, dtype=np.int64)
-    id_start = np.zeros((n_meta, max_rows), dtype=np.int64)
-    id_end = np.zeros((n_meta, max_rows), dtype=np.int64)
+def _scan_range(data, pos, stop, line, one_line, delim, n_fields, meta_slot, col_out, col_copies, col_lo, col_hi, col_unit, values, flags, line_no, row_start, row_end, id_start, id_end, r0, r_max):  # fmt: skip
+    """Scan the lines of ``data[pos:stop]`` (the first numbered ``line``) into rows
+    ``r0 ..`` of the outputs; return the row after the last, ``-1`` when a quoted cell
+    runs past ``stop`` (or, with ``one_line``, over a line end) and ``-2`` past ``r_max``."""
     tmp = np.empty(8, dtype=np.int64)
     scratch = np.empty(4, dtype=np.int64)
-    line = 1
-    for i in range(start):
-        if data[i] == _LF:
-            line += 1
-    pos = start
-    r = 0
-    while pos < n:
+    r = r0
+    while pos < stop:
         # one physical line [pos, eol)
         eol = pos
         in_quote = False
-        while eol < n and not (data[eol] == _LF and not in_quote):
+        while eol < stop and not (data[eol] == _LF and not in_quote):
             if data[eol] == _QUOTE:
                 in_quote = not in_quote
+            elif one_line and in_quote and data[eol] == _LF:
+                return -1
             eol += 1
         if in_quote:
-            return -1, values, flags, line_no, row_start, row_end, id_start, id_end
+            return -1
         end = eol
         if end > pos and data[end - 1] == _CR:
             end -= 1
@@ -159,8 +142,8 @@ def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copi
                 blank = False
                 break
         if not blank:
-            if r >= max_rows:
-                return -2, values, flags, line_no, row_start, row_end, id_start, id_end
+            if r >= r_max:
+                return -2
             line_no[r] = line
             row_start[r] = pos
             row_end[r] = end
@@ -220,4 +203,104 @@ def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copi
             r += 1
         line += 1
         pos = eol + 1
+    return r
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copies, col_lo, col_hi, col_unit, n_out, max_rows):  # fmt: skip
+    """Scan rows from byte ``start`` (just after the header line).
+
+    Returns ``(n_rows, values[n_out, :], flags, line_no, row_start, row_end, meta_start,
+    meta_end)`` or ``n_rows == -1`` when a quoted cell spans lines (the caller falls back).
+    ``col_out[j]``: first output column of field ``j``; ``-1`` not a locus column,
+    ``-2`` a locus the layout (or kit) has no column for (a typed cell flags the row).
+    ``meta_slot[j] >= 0``: record the byte span of field ``j`` (stripped, unquoted) in
+    ``meta_start/meta_end[slot, row]`` (specimen, person, kit and free fields).
+    """
+    n = data.shape[0]
+    values = np.full((n_out, max_rows), _MISSING, dtype=np.int16)
+    flags = np.zeros(max_rows, dtype=np.uint8)
+    line_no = np.zeros(max_rows, dtype=np.int64)
+    row_start = np.zeros(max_rows, dtype=np.int64)
+    row_end = np.zeros(max_rows, dtype=np.int64)
+    id_start = np.zeros((n_meta, max_rows), dtype=np.int64)
+    id_end = np.zeros((n_meta, max_rows), dtype=np.int64)
+    line = 1
+    for i in range(start):
+        if data[i] == _LF:
+            line += 1
+    r = _scan_range(data, start, n, line, False, delim, n_fields, meta_slot, col_out, col_copies, col_lo, col_hi, col_unit, values, flags, line_no, row_start, row_end, id_start, id_end, 0, max_rows)  # fmt: skip
     return r, values, flags, line_no, row_start, row_end, id_start, id_end
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def scan_wide_blocks(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copies, col_lo, col_hi, col_unit, n_out, n_blocks):  # fmt: skip
+    """:func:`scan_wide` over ``n_blocks`` line-aligned blocks scanned in parallel (same
+    results). When a quoted cell runs over a line end the blocks cannot be cut safely
+    and the whole text is scanned serially as by :func:`scan_wide`."""
+    n = data.shape[0]
+    line = 1
+    for i in range(start):
+        if data[i] == _LF:
+            line += 1
+    bounds = np.empty(n_blocks + 1, dtype=np.int64)
+    bounds[0] = start
+    for b in range(1, n_blocks):
+        p = start + (n - start) * b // n_blocks
+        p = max(p, bounds[b - 1])
+        while p < n and data[p - 1] != _LF:
+            p += 1
+        bounds[b] = p
+    bounds[n_blocks] = n
+    lfs = np.zeros(n_blocks, dtype=np.int64)
+    for b in numba.prange(n_blocks):
+        c = 0
+        for i in range(bounds[b], bounds[b + 1]):
+            if data[i] == _LF:
+                c += 1
+        lfs[b] = c
+    first = np.empty(n_blocks, dtype=np.int64)  # first output row (capacity: LFs + 1)
+    lines = np.empty(n_blocks, dtype=np.int64)
+    acc = 0
+    ln = line
+    for b in range(n_blocks):
+        first[b] = acc
+        lines[b] = ln
+        acc += lfs[b] + 1
+        ln += lfs[b]
+    cap = acc
+    values = np.full((n_out, cap), _MISSING, dtype=np.int16)
+    flags = np.zeros(cap, dtype=np.uint8)
+    line_no = np.zeros(cap, dtype=np.int64)
+    row_start = np.zeros(cap, dtype=np.int64)
+    row_end = np.zeros(cap, dtype=np.int64)
+    id_start = np.zeros((n_meta, cap), dtype=np.int64)
+    id_end = np.zeros((n_meta, cap), dtype=np.int64)
+    ends = np.empty(n_blocks, dtype=np.int64)
+    for b in numba.prange(n_blocks):
+        ends[b] = _scan_range(data, bounds[b], bounds[b + 1], lines[b], True, delim, n_fields, meta_slot, col_out, col_copies, col_lo, col_hi, col_unit, values, flags, line_no, row_start, row_end, id_start, id_end, first[b], first[b] + lfs[b] + 1)  # fmt: skip
+    if np.any(ends < 0):
+        return scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copies, col_lo, col_hi, col_unit, n_out, cap - n_blocks + 1)  # fmt: skip
+    dest = np.empty(n_blocks, dtype=np.int64)
+    m = 0
+    for b in range(n_blocks):
+        dest[b] = m
+        m += ends[b] - first[b]
+    o_values = np.empty((n_out, m), dtype=np.int16)
+    o_flags = np.empty(m, dtype=np.uint8)
+    o_line_no = np.empty(m, dtype=np.int64)
+    o_row_start = np.empty(m, dtype=np.int64)
+    o_row_end = np.empty(m, dtype=np.int64)
+    o_id_start = np.empty((n_meta, m), dtype=np.int64)
+    o_id_end = np.empty((n_meta, m), dtype=np.int64)
+    for b in numba.prange(n_blocks):
+        k = ends[b] - first[b]
+        s, d = first[b], dest[b]
+        o_values[:, d : d + k] = values[:, s : s + k]
+        o_flags[d : d + k] = flags[s : s + k]
+        o_line_no[d : d + k] = line_no[s : s + k]
+        o_row_start[d : d + k] = row_start[s : s + k]
+        o_row_end[d : d + k] = row_end[s : s + k]
+        o_id_start[:, d : d + k] = id_start[:, s : s + k]
+        o_id_end[:, d : d + k] = id_end[:, s : s + k]
+    return m, o_values, o_flags, o_line_no, o_row_start, o_row_end, o_id_start, o_id_end

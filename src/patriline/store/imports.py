@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,13 +208,20 @@ def import_file(
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
-    file_hash = file_sha256(p)
-    try:
-        result = read_encoded(p, db.layout, format=format, strict=not lenient)
-    except ReadError as exc:
-        _audit_failure(db, actor, str(path), file_hash, format, str(exc))
+    # the hash runs in a thread while the file is read (hashlib and the compiled scanner
+    # release the GIL)
+    with ThreadPoolExecutor(1, thread_name_prefix="patriline-sha256") as pool:
+        hashing = pool.submit(file_sha256, p)
+        try:
+            result = read_encoded(p, db.layout, format=format, strict=not lenient)
+            error: ReadError | None = None
+        except ReadError as exc:
+            error = exc
+        file_hash = hashing.result()
+    if error is not None:
+        _audit_failure(db, actor, str(path), file_hash, format, str(error))
         raise InputError(
-            f"{exc}; nothing was imported (use --lenient to import the valid rows)"
+            f"{error}; nothing was imported (use --lenient to import the valid rows)"
         ) from None
     result.file = str(path)
     return import_encoded(
