@@ -7,6 +7,7 @@ import pytest
 pytest_plugins = [
     "plugins.haplotypes",
     "plugins.postgres",
+    "plugins.search",
 ]
 
 

@@ -16,25 +16,9 @@ from patriline.search.api import index_dir, search
 from patriline.search.index import SearchIndex
 from patriline.stats.report import ReportRequest, build_context
 from plugins.postgres import record
+from plugins.search import FATHER, profile
 
-BASE = {
-    "DYS19": "14", "DYS389I": "13", "DYS389II": "29", "DYS390": "24", "DYS391": "11",
-    "DYS392": "13", "DYS393": "13", "DYS385": "11,14", "DYS438": "12", "DYS439": "12",
-    "DYS437": "15", "DYS448": "19", "DYS456": "15", "DYS458": "17", "DYS635": "23",
-    "YGATAH4": "12",
-}  # fmt: skip
-
-
-def profile(**changes: str) -> str:
-    return ";".join(f"{k}={v}" for k, v in {**BASE, **changes}.items())
-
-
-FATHER = profile()
-
-
-@pytest.fixture(autouse=True)
-def _index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATRILINE_INDEX_DIR", str(tmp_path / "indexes"))
+pytestmark = pytest.mark.usefixtures("index_dir_fixture")
 
 
 @pytest.fixture

@@ -12,27 +12,9 @@ from patriline.haplotype import parse_haplotype_string
 from patriline.search.api import index_dir, open_index, pairs, search
 from patriline.search.rank import rank
 from plugins.postgres import record
+from plugins.search import FATHER, profile
 
-BASE = {
-    "DYS19": "14", "DYS389I": "13", "DYS389II": "29", "DYS390": "24", "DYS391": "11",
-    "DYS392": "13", "DYS393": "13", "DYS385": "11,14", "DYS438": "12", "DYS439": "12",
-    "DYS437": "15", "DYS448": "19", "DYS456": "15", "DYS458": "17", "DYS635": "23",
-    "YGATAH4": "12",
-}  # fmt: skip
-
-
-def profile(**changes: str) -> str:
-    """The base profile with some alleles changed, as a haplotype string."""
-    return ";".join(f"{k}={v}" for k, v in {**BASE, **changes}.items())
-
-
-FATHER = profile()
-
-
-@pytest.fixture(autouse=True)
-def _index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Indexes of server databases go under the test's folder, not the home cache."""
-    monkeypatch.setenv("PATRILINE_INDEX_DIR", str(tmp_path / "indexes"))
+pytestmark = pytest.mark.usefixtures("index_dir_fixture")
 
 
 @pytest.fixture
