@@ -14,7 +14,8 @@ import time
 
 from _common import peak_rss_gb, read_bandwidth_gbs, report
 
-from patriline.simulate import SimConfig, loci_for_kits, reach, simulate
+from patriline.simulate import SimConfig, reach, simulate
+from patriline.simulate.config import STUDY_KITS, study_config
 
 
 def main() -> None:
@@ -49,18 +50,8 @@ def main() -> None:
         }
     )
 
-    kits = ["yfiler_plus", "ppy23"]
-    cfg = SimConfig(
-        males=args.study_males,
-        generations=100,
-        growth=0.02,
-        growth_generations=150,
-        vrs=0.2,
-        loci=loci_for_kits(kits),
-        keep_generations=3,
-        founders="monomorphic",
-        seed=1,
-    )
+    kits = list(STUDY_KITS)
+    cfg = study_config(args.study_males, seed=1)
     t = time.perf_counter()
     study = simulate(cfg)
     dt_sim = time.perf_counter() - t

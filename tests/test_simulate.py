@@ -263,3 +263,18 @@ def test_simulate__dys389_step_counts_once_in_compare() -> None:
     cmp = compare(hs, hf)
     assert cmp["DYS389I"].mismatches == 1
     assert cmp["DYS389II"].mismatches == int(not seg_same[0])
+
+
+def test_study_config__is_the_published_setup() -> None:
+    """The malan-based reach study (ystr-facts.md): WF, VRS 0.2, 100 constant generations
+    then 2 % growth for 150, 3 living generations, Yfiler Plus and PPY23 loci."""
+    from patriline.reference import default_catalog
+    from patriline.simulate.config import STUDY_KITS, study_config
+
+    cfg = study_config(males=400_000, seed=3)
+    assert (cfg.males, cfg.seed) == (400_000, 3)
+    assert (cfg.generations, cfg.growth, cfg.growth_generations) == (100, 0.02, 150)
+    assert (cfg.vrs, cfg.keep_generations, cfg.founders) == (0.2, 3, "monomorphic")
+    catalog = default_catalog()
+    wanted = {n for k in STUDY_KITS for n in catalog.kit(k).loci}
+    assert set(cfg.loci or ()) == wanted

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from patriline.reference import default_catalog
-from patriline.simulate import SimConfig, loci_for_kits, reach, simulate
+from patriline.simulate import SimConfig, reach, simulate
+from patriline.simulate.config import STUDY_KITS, study_config
 from patriline.simulate.population import column_rates
 
 OUTPUT = Path(__file__).resolve().parent / "output"
@@ -125,18 +126,8 @@ def malan_study(
     queries: int = 3000,
 ) -> list[dict[str, Any]]:
     """The malan-based reach study set-up; rows with our figure beside the published one."""
-    kits = ["yfiler_plus", "ppy23"]
-    cfg = SimConfig(
-        males=males,
-        generations=100,
-        growth=0.02,
-        growth_generations=150,
-        vrs=0.2,
-        loci=loci_for_kits(kits),
-        keep_generations=3,
-        founders="monomorphic",
-        seed=seed,
-    )
+    kits = list(STUDY_KITS)
+    cfg = study_config(males, seed)
     result = reach(
         simulate(cfg), kits, list(shares), living_generations=3, n_queries=queries, seed=seed
     )

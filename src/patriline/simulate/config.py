@@ -16,7 +16,7 @@ import numpy as np
 from patriline.errors import InputError
 from patriline.reference import Catalog, UnknownKitError, default_catalog
 
-__all__ = ["DEFAULT_FOUNDER_NE", "SimConfig", "loci_for_kits"]
+__all__ = ["DEFAULT_FOUNDER_NE", "STUDY_KITS", "SimConfig", "loci_for_kits", "study_config"]
 
 #: Founder haplotypes: a coalescent at mutation-drift balance, or all founders alike.
 FOUNDER_MODES = ("msprime", "monomorphic")
@@ -171,3 +171,30 @@ def loci_for_kits(
         except UnknownKitError as exc:
             raise InputError(str(exc)) from None
     return tuple(n for n in catalog.all_loci if n in wanted)
+
+
+#: Kits compared in the malan-based reach study.
+STUDY_KITS = ("yfiler_plus", "ppy23")
+
+
+def study_config(males: int = 500_000, seed: int = 1) -> SimConfig:
+    """The set-up of the published malan-based reach study.
+
+    Wright-Fisher with variance in reproductive success 0.2, constant size for 100
+    generations then 2 % growth per generation for 150, ending at ``males`` (about
+    500,000 in the study); all founders alike; the last 3 generations kept (the study
+    counts them as living); the loci of :data:`STUDY_KITS`. Published figures are in
+    docs/simulation.md beside ours (Andersen & Balding 2017 set-up, as tabulated in
+    shared/reference/ystr-facts.md).
+    """
+    return SimConfig(
+        males=males,
+        generations=100,
+        growth=0.02,
+        growth_generations=150,
+        vrs=0.2,
+        loci=loci_for_kits(list(STUDY_KITS)),
+        keep_generations=3,
+        founders="monomorphic",
+        seed=seed,
+    )
