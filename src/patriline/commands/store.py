@@ -1,6 +1,6 @@
 """CLI commands for the store concern (thin: parse, call the library, format).
 
-``init``, ``user add``, ``import``, ``case open|approve``, ``audit verify|show``,
+``init``, ``user add``, ``import``, ``case open|approve``, ``audit verify|anchor|show``,
 ``expunge``, ``retention apply``, ``info``. Each takes ``--db URL`` and ``--user NAME``
 (defaults: ``PATRILINE_DB``, ``PATRILINE_USER``, else the OS user).
 """
@@ -154,30 +154,64 @@ def case_approve(
     typer.echo(f"case {case} approved for familial search")
 
 
-def audit_verify(db: str | None = DB_OPTION, as_json: bool = JSON_OPTION) -> None:
-    """Check the audit hash chain; exit 1 and name the first broken entry if it fails."""
+def _store_url(db: str | None) -> str:
     url = db or default_db()
     if not url:
         raise InputError("no store given: use --db URL or set PATRILINE_DB")
-    with Database.open(url) as store:
-        result = store.verify_audit()
+    return url
+
+
+def audit_verify(
+    db: str | None = DB_OPTION,
+    anchor: list[Path] | None = typer.Option(
+        None,
+        "--anchor",
+        help="Anchor file(s) written by `audit anchor`: the chain must still extend them.",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check the audit hash chain; exit 1 and name the first broken entry if it fails."""
+    from patriline.store.audit import read_anchors
+
+    anchors = [a for path in anchor or [] for a in read_anchors(path)]
+    with Database.open(_store_url(db)) as store:
+        result = store.verify_audit(anchors)
     if as_json:
         emit_json(
             {
                 "ok": result.ok,
                 "entries": result.entries,
+                "anchors": len(anchors),
                 "first_bad_id": result.first_bad_id,
                 "reason": result.reason,
             }
         )
     elif result.ok:
-        typer.echo(f"audit log OK: {result.entries} entries, chain intact")
+        against = f"; extends {len(anchors)} anchor(s)" if anchors else ""
+        typer.echo(f"audit log OK: {result.entries} entries, chain intact{against}")
     else:
         typer.echo(
             err=True, message=f"audit log BROKEN at entry {result.first_bad_id}: {result.reason}"
         )
     if not result.ok:
         raise typer.Exit(1)
+
+
+def audit_anchor(
+    db: str | None = DB_OPTION,
+    out: Path | None = typer.Option(
+        None, "--out", help="Append the anchor line to this file (kept outside the store)."
+    ),
+) -> None:
+    """Print the verified chain head as one JSON line (entries, hash, time) to keep
+    outside the store; `audit verify --anchor FILE` later proves the log was not
+    rewritten up to it."""
+    with Database.open(_store_url(db)) as store:
+        line = store.audit_anchor().to_line()
+    if out is not None:
+        with out.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    typer.echo(line)
 
 
 def audit_show(
@@ -285,6 +319,7 @@ def register(app: typer.Typer) -> None:
     case_app.command("open")(case_open)
     case_app.command("approve")(case_approve)
     audit_app.command("verify")(audit_verify)
+    audit_app.command("anchor")(audit_anchor)
     audit_app.command("show")(audit_show)
     retention_app.command("apply")(retention_apply)
     app.add_typer(user_app, name="user")

@@ -6,26 +6,48 @@ tamper-evident log (Haber & Stornetta 1991, "How to time-stamp a digital documen
 J. Cryptology 3:99-111; Schneier & Kelsey 1999, "Secure audit logs to support computer
 forensics", ACM TISSEC 2:159-176). Editing an entry breaks its own hash; deleting one
 breaks the next entry's ``prev_hash`` and the ID sequence; deleting the newest entries is
-caught by the chain head kept in ``meta``.
+caught by the chain head kept in ``meta``. A rewrite of the whole chain *and* its head
+is caught only against an anchor kept outside the store: an :class:`Anchor` records
+``(n, hash_n)`` at a moment, and :func:`verify` checks that entry ``n`` still carries
+that hash (it depends on every earlier entry), as in the periodic publication of a
+chain's head in Haber & Stornetta's time-stamping scheme.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from patriline.errors import InputError
 from patriline.store.schema import audit_log, meta, users
 
-__all__ = ["GENESIS", "AuditEntry", "VerifyResult", "append", "entry_hash", "read", "verify"]
+__all__ = [
+    "ANCHOR_FORMAT",
+    "GENESIS",
+    "Anchor",
+    "AuditEntry",
+    "VerifyResult",
+    "anchor",
+    "append",
+    "entry_hash",
+    "read",
+    "read_anchors",
+    "verify",
+]
 
 GENESIS = "0" * 64
 HEAD_KEY = "audit_head"
+#: The ``format`` field of an anchor line.
+ANCHOR_FORMAT = "patriline-audit-anchor/1"
 
 
 def now() -> str:
@@ -70,6 +92,57 @@ class VerifyResult:
     entries: int
     first_bad_id: int | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain head at one moment: ``entries`` entries, the newest with ``hash``.
+
+    Kept outside the store (a write-once log, a signed note, another system), one JSON
+    line per anchor (:meth:`to_line`); :func:`verify` checks the chain still extends it.
+    """
+
+    entries: int
+    hash: str
+    taken_at: str
+
+    def to_line(self) -> str:
+        return _canonical(
+            {
+                "format": ANCHOR_FORMAT,
+                "entries": self.entries,
+                "hash": self.hash,
+                "taken_at": self.taken_at,
+            }
+        )
+
+
+def read_anchors(path: str | Path) -> list[Anchor]:
+    """Anchors of a JSON-lines file written by ``patriline audit anchor``.
+
+    Raises :class:`InputError` naming the file, line and the field that is wrong.
+    """
+    out = []
+    text = Path(path).read_text(encoding="utf-8")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {number}"
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not a JSON anchor ({exc.msg})") from None
+        if not isinstance(doc, dict) or doc.get("format") != ANCHOR_FORMAT:
+            raise InputError(f"{where}: format is not {ANCHOR_FORMAT!r}")
+        entries, digest = doc.get("entries"), doc.get("hash")
+        if not isinstance(entries, int) or isinstance(entries, bool) or entries < 0:
+            raise InputError(f"{where}: entries must be a whole number >= 0 (got {entries!r})")
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            raise InputError(f"{where}: hash must be 64 hex digits (got {digest!r})")
+        out.append(Anchor(entries, digest, str(doc.get("taken_at", ""))))
+    if not out:
+        raise InputError(f"{path}: no anchor in the file")
+    return out
 
 
 def _canonical(obj: Any) -> str:
@@ -171,11 +244,17 @@ def read(
     return [_entry(r) for r in conn.execute(q.order_by(audit_log.c.id))]
 
 
-def verify(conn: Connection) -> VerifyResult:
-    """Walk the chain; report the first entry whose ID, link or hash is wrong."""
+def verify(conn: Connection, anchors: Sequence[Anchor] = ()) -> VerifyResult:
+    """Walk the chain; report the first entry whose ID, link or hash is wrong.
+
+    With ``anchors``, also check that entry ``a.entries`` of the chain still has the
+    hash ``a.hash`` for each anchor (an anchor of 0 entries is the empty chain).
+    """
     prev = GENESIS
     expected_id = 1
     n = 0
+    wanted = {a.entries for a in anchors}
+    seen: dict[int, str] = {0: GENESIS}
     for r in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings():
         n += 1
         if r["id"] != expected_id:
@@ -189,6 +268,8 @@ def verify(conn: Connection) -> VerifyResult:
         if entry_hash(prev, dict(r)) != r["hash"]:
             return VerifyResult(False, n, r["id"], f"entry {r['id']} was altered (hash mismatch)")
         prev = r["hash"]
+        if r["id"] in wanted:
+            seen[r["id"]] = prev
         expected_id += 1
     last, head = _head(conn)
     if last != n or (n and head != prev):
@@ -198,4 +279,37 @@ def verify(conn: Connection) -> VerifyResult:
             n + 1 if last > n else last,
             f"the chain head says {last} entries but {n} are present (entries deleted at the end)",
         )
+    for a in sorted(anchors, key=lambda a: a.entries):
+        when = f" (anchor taken {a.taken_at})" if a.taken_at else ""
+        if a.entries > n:
+            return VerifyResult(
+                False,
+                n,
+                n + 1,
+                f"an anchor records {a.entries} entries but the log holds {n}{when}: "
+                "entries were removed and the chain rebuilt",
+            )
+        if seen[a.entries] != a.hash:
+            return VerifyResult(
+                False,
+                n,
+                a.entries,
+                f"entry {a.entries} no longer has the anchored hash{when}: the log was "
+                "rewritten up to or before this entry",
+            )
     return VerifyResult(True, n)
+
+
+def anchor(conn: Connection) -> Anchor:
+    """The current chain head as an :class:`Anchor` (after :func:`verify` passed).
+
+    Raises :class:`InputError` when the chain is broken: a broken chain is not anchored.
+    """
+    result = verify(conn)
+    if not result.ok:
+        raise InputError(
+            f"the audit log is broken at entry {result.first_bad_id} ({result.reason}); "
+            "not anchoring it"
+        )
+    last, head = _head(conn)
+    return Anchor(last, head, now())

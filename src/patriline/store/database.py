@@ -372,10 +372,16 @@ class Database:
                 result=result,
             )
 
-    def verify_audit(self) -> _audit.VerifyResult:
-        """Check the audit hash chain; name the first broken entry."""
+    def verify_audit(self, anchors: Sequence[_audit.Anchor] = ()) -> _audit.VerifyResult:
+        """Check the audit hash chain (and that it still extends each of ``anchors``);
+        name the first broken entry."""
         with self.read() as conn:
-            return _audit.verify(conn)
+            return _audit.verify(conn, anchors)
+
+    def audit_anchor(self) -> _audit.Anchor:
+        """The verified chain head, to keep outside the store (``audit anchor``)."""
+        with self.read() as conn:
+            return _audit.anchor(conn)
 
     def audit_entries(
         self, actor: Actor, *, case: str | None = None, limit: int | None = None
