@@ -9,7 +9,7 @@ import pytest
 
 from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import parse_haplotype_string
-from patriline.search.api import index_dir, open_index, pairs, search
+from patriline.search.api import index_dir, open_index, pairs, pairs_digest, search
 from patriline.search.rank import rank
 from plugins.postgres import record
 from plugins.search import FATHER, profile
@@ -106,6 +106,10 @@ def test_pairs__lineage_clustering(searchable_fixture: Any) -> None:
     db = searchable_fixture
     got = pairs(db, "ann", "C1", max_mismatches=1)
     assert {(p["a"], p["b"]) for p in got.pairs} == {("father", "son"), ("cousin", "son")}
+    entry = db.audit_entries(db.actor("admin"), limit=1)[0]
+    assert entry.params["pairs"] is True
+    assert entry.result["returned"] == ["cousin", "father", "son"]
+    assert entry.result["pairs_sha256"] == pairs_digest(list(reversed(got.pairs)))
 
 
 def test_search__bad_bounds_are_input_errors(searchable_fixture: Any) -> None:

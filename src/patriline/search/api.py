@@ -37,6 +37,7 @@ __all__ = [
     "index_dir",
     "open_index",
     "pairs",
+    "pairs_digest",
     "purge_index",
     "search",
     "search_many",
@@ -325,6 +326,14 @@ def search_many(
     return out
 
 
+def pairs_digest(rows: Sequence[dict[str, Any]]) -> str:
+    """SHA-256 of the pair list as canonical JSON (sorted pairs, sorted keys): the
+    ``pairs_sha256`` of the audit entry, so a kept result can be matched to its entry."""
+    ordered = sorted(rows, key=lambda r: (r["a"], r["b"]))
+    text = json.dumps(ordered, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def pairs(
     db: Any,
     actor: Any,
@@ -363,6 +372,11 @@ def pairs(
         "search_familial",
         case=case,
         params={"pairs": True, "max_mismatches": max_mismatches, "min_loci": min_loci},
-        result={"pairs": len(rows)},
+        result={
+            "pairs": len(rows),
+            # Who was exposed, and a digest an auditor can match against a kept result.
+            "returned": sorted({r["a"] for r in rows} | {r["b"] for r in rows}),
+            "pairs_sha256": pairs_digest(rows),
+        },
     )
     return PairResult(rows, prov)
