@@ -18,7 +18,7 @@ from patriline.io._text import header_line, no_gc, read_text
 from patriline.io.encoded import EncodedRead, read_encoded, write_encoded
 from patriline.io.genemapper import looks_like_genemapper, read_genemapper, write_genemapper
 from patriline.io.jsonfmt import read_json, write_json
-from patriline.io.model import Problem, ReadError, ReadResult, Record
+from patriline.io.model import Problem, Reader, ReadError, ReadResult, Record
 from patriline.io.wide import read_wide, write_wide
 from patriline.io.yhrd import read_yhrd, write_yhrd
 from patriline.reference import Catalog, Kit, UnknownKitError, default_catalog
@@ -41,7 +41,7 @@ __all__ = [
 FORMATS = ("csv", "genemapper", "yhrd", "json")
 _COUNT_HEADERS = {"n", "count", "counts", "frequency", "freq"}
 
-_READERS: dict[str, Callable[..., ReadResult]] = {
+_READERS: dict[str, Reader] = {
     "csv": read_wide,
     "genemapper": read_genemapper,
     "yhrd": read_yhrd,

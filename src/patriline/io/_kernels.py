@@ -207,6 +207,42 @@ def _scan_range(data, pos, stop, line, one_line, delim, n_fields, meta_slot, col
 
 
 @numba.njit(cache=True, nogil=True)
+def _row_outputs(n_out, n_meta, cap, blank):
+    """The outputs of the scan for ``cap`` rows: ``(values, flags, line_no, row_start,
+    row_end, meta_start, meta_end)``; ``blank``: values MISSING and the rest zero, else
+    uninitialised (to be copied over)."""
+    if blank:
+        return (
+            np.full((n_out, cap), _MISSING, dtype=np.int16),
+            np.zeros(cap, dtype=np.uint8),
+            np.zeros(cap, dtype=np.int64),
+            np.zeros(cap, dtype=np.int64),
+            np.zeros(cap, dtype=np.int64),
+            np.zeros((n_meta, cap), dtype=np.int64),
+            np.zeros((n_meta, cap), dtype=np.int64),
+        )
+    return (
+        np.empty((n_out, cap), dtype=np.int16),
+        np.empty(cap, dtype=np.uint8),
+        np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int64),
+        np.empty((n_meta, cap), dtype=np.int64),
+        np.empty((n_meta, cap), dtype=np.int64),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _line_at(data, pos):
+    """The line number (from 1) of byte ``pos``."""
+    line = 1
+    for i in range(pos):
+        if data[i] == _LF:
+            line += 1
+    return line
+
+
+@numba.njit(cache=True, nogil=True)
 def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copies, col_lo, col_hi, col_unit, n_out, max_rows):  # fmt: skip
     """Scan rows from byte ``start`` (just after the header line).
 
@@ -218,17 +254,8 @@ def scan_wide(data, start, delim, n_fields, meta_slot, n_meta, col_out, col_copi
     ``meta_start/meta_end[slot, row]`` (specimen, person, kit and free fields).
     """
     n = data.shape[0]
-    values = np.full((n_out, max_rows), _MISSING, dtype=np.int16)
-    flags = np.zeros(max_rows, dtype=np.uint8)
-    line_no = np.zeros(max_rows, dtype=np.int64)
-    row_start = np.zeros(max_rows, dtype=np.int64)
-    row_end = np.zeros(max_rows, dtype=np.int64)
-    id_start = np.zeros((n_meta, max_rows), dtype=np.int64)
-    id_end = np.zeros((n_meta, max_rows), dtype=np.int64)
-    line = 1
-    for i in range(start):
-        if data[i] == _LF:
-            line += 1
+    values, flags, line_no, row_start, row_end, id_start, id_end = _row_outputs(n_out, n_meta, max_rows, True)  # fmt: skip
+    line = _line_at(data, start)
     r = _scan_range(data, start, n, line, False, delim, n_fields, meta_slot, col_out, col_copies, col_lo, col_hi, col_unit, values, flags, line_no, row_start, row_end, id_start, id_end, 0, max_rows)  # fmt: skip
     return r, values, flags, line_no, row_start, row_end, id_start, id_end
 
@@ -239,10 +266,7 @@ def scan_wide_blocks(data, start, delim, n_fields, meta_slot, n_meta, col_out, c
     results). When a quoted cell runs over a line end the blocks cannot be cut safely
     and the whole text is scanned serially as by :func:`scan_wide`."""
     n = data.shape[0]
-    line = 1
-    for i in range(start):
-        if data[i] == _LF:
-            line += 1
+    line = _line_at(data, start)
     bounds = np.empty(n_blocks + 1, dtype=np.int64)
     bounds[0] = start
     for b in range(1, n_blocks):
@@ -269,13 +293,7 @@ def scan_wide_blocks(data, start, delim, n_fields, meta_slot, n_meta, col_out, c
         acc += lfs[b] + 1
         ln += lfs[b]
     cap = acc
-    values = np.full((n_out, cap), _MISSING, dtype=np.int16)
-    flags = np.zeros(cap, dtype=np.uint8)
-    line_no = np.zeros(cap, dtype=np.int64)
-    row_start = np.zeros(cap, dtype=np.int64)
-    row_end = np.zeros(cap, dtype=np.int64)
-    id_start = np.zeros((n_meta, cap), dtype=np.int64)
-    id_end = np.zeros((n_meta, cap), dtype=np.int64)
+    values, flags, line_no, row_start, row_end, id_start, id_end = _row_outputs(n_out, n_meta, cap, True)  # fmt: skip
     ends = np.empty(n_blocks, dtype=np.int64)
     for b in numba.prange(n_blocks):
         ends[b] = _scan_range(data, bounds[b], bounds[b + 1], lines[b], True, delim, n_fields, meta_slot, col_out, col_copies, col_lo, col_hi, col_unit, values, flags, line_no, row_start, row_end, id_start, id_end, first[b], first[b] + lfs[b] + 1)  # fmt: skip
@@ -286,13 +304,7 @@ def scan_wide_blocks(data, start, delim, n_fields, meta_slot, n_meta, col_out, c
     for b in range(n_blocks):
         dest[b] = m
         m += ends[b] - first[b]
-    o_values = np.empty((n_out, m), dtype=np.int16)
-    o_flags = np.empty(m, dtype=np.uint8)
-    o_line_no = np.empty(m, dtype=np.int64)
-    o_row_start = np.empty(m, dtype=np.int64)
-    o_row_end = np.empty(m, dtype=np.int64)
-    o_id_start = np.empty((n_meta, m), dtype=np.int64)
-    o_id_end = np.empty((n_meta, m), dtype=np.int64)
+    o_values, o_flags, o_line_no, o_row_start, o_row_end, o_id_start, o_id_end = _row_outputs(n_out, n_meta, m, False)  # fmt: skip
     for b in numba.prange(n_blocks):
         k = ends[b] - first[b]
         s, d = first[b], dest[b]

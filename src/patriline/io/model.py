@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
 
-__all__ = ["Problem", "ReadError", "ReadResult", "Record"]
+if TYPE_CHECKING:
+    from patriline.reference import Catalog, Kit
+
+__all__ = ["Problem", "ReadError", "ReadResult", "Reader", "Record"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +91,19 @@ class ReadResult:
     @property
     def rejected_rows(self) -> int:
         return self.rows - len(self.records)
+
+
+class Reader(Protocol):
+    """What every format's reader is (:func:`patriline.io.read` picks one by format):
+    ``text`` is the file's text when the caller has read it already (None: read ``path``).
+    """
+
+    def __call__(
+        self,
+        path: str | Path,
+        *,
+        strict: bool = True,
+        catalog: Catalog,
+        kit: Kit | None = None,
+        text: str | None = None,
+    ) -> ReadResult: ...

@@ -353,7 +353,7 @@ def pairs(
     idx = open_index(db)
     found = idx.pairs(max_mismatches=max_mismatches, min_loci=min_loci)
     active = _active(db, sorted(set(found.a) | set(found.b)))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"a": a, "b": b, "loci_compared": int(c), "mismatches": int(m), "steps": int(s)}
         for a, b, c, m, s in zip(
             found.a, found.b, found.compared, found.mismatches, found.steps, strict=True

@@ -32,7 +32,6 @@ Norouzi M, Punjani A, Fleet DJ (2014) Fast exact search in Hamming space with
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,19 +43,23 @@ import numpy as np
 from patriline.encoding import Encoded, Layout, decode, encode
 from patriline.errors import InputError
 from patriline.haplotype import Allele, Haplotype, compare, parse_haplotype_string
-from patriline.reference import default_catalog
-from patriline.search import _kernels as K
+from patriline.search._distance_kernels import BIG, rows_distance
+from patriline.search._index_build import build_parts, locus_table
+from patriline.search._index_files import (
+    FORMAT_VERSION,
+    extras_from_json,
+    load_index,
+    save_index,
+)
+from patriline.search._index_query import candidates, full_scan
 
 if TYPE_CHECKING:
     from patriline.search.pairs import PairHits
 
 __all__ = ["DEFAULT_MIN_LOCI", "FORMAT_VERSION", "Hits", "SearchIndex"]
 
-FORMAT_VERSION = 1
 #: Default minimum number of locus copies compared for a row to count as a hit.
 DEFAULT_MIN_LOCI = 9
-_BIG = K.BIG
-_HASH_SEED = 0x5EED
 
 
 @dataclass(frozen=True)
@@ -72,82 +75,6 @@ class Hits:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def _locus_arrays(layout: Layout) -> tuple[np.ndarray, np.ndarray, int, int]:
-    starts = np.array([layout.slice_of(n).start for n in layout.loci], dtype=np.int64)
-    copies = np.array(layout.copies, dtype=np.int64)
-    d = layout.dys389
-    i1, i2 = d if d is not None else (-1, -1)
-    return starts, copies, i1, i2
-
-
-def _complete_bits(values: np.ndarray, layout: Layout) -> np.ndarray:
-    """Per row, a bit per column that is typed in full (value or null; DYS389 a value)."""
-    n_cols = layout.n_columns
-    if n_cols > 64:
-        raise ValueError("layouts of more than 64 columns are not supported by the index")
-    d = layout.dys389
-    strict = set(d) if d is not None else set()
-    out = np.zeros(values.shape[1], dtype=np.uint64)
-    step = 1 << 20
-    for lo in range(0, values.shape[1], step):
-        chunk = values[:, lo : lo + step]
-        acc = np.zeros(chunk.shape[1], dtype=np.uint64)
-        for c in range(n_cols):
-            v = chunk[c]
-            ok = v >= 0 if c in strict else (v >= 0) | (v == -2)
-            acc |= ok.astype(np.uint64) << np.uint64(c)
-        out[lo : lo + step] = acc
-    return out
-
-
-def _mask_of(cols: Sequence[int]) -> np.uint64:
-    m = 0
-    for c in cols:
-        m |= 1 << int(c)
-    return np.uint64(m)
-
-
-def _choose_index_kit(layout: Layout, bits: np.ndarray) -> tuple[str | None, list[int]]:
-    """The kit with most columns among those typed in full by >= 90 % of rows."""
-    catalog = default_catalog()
-    best: tuple[int, float, str | None, list[int]] = (0, 0.0, None, [])
-    n = max(len(bits), 1)
-    for kit_id in ("minimal", "swgdam", "yfiler", "ppy23", "yfiler_plus", "rm13", "ppy12"):
-        try:
-            kit = catalog.kit(kit_id)
-        except KeyError:
-            continue
-        if not all(locus in layout.loci for locus in kit.loci):
-            continue
-        cols = sorted(c for locus in kit.loci for c in range(*_span(layout, locus)))
-        mask = _mask_of(cols)
-        share = float(np.count_nonzero((bits & mask) == mask)) / n
-        if share >= 0.9 and (len(cols), share) > (best[0], best[1]):
-            best = (len(cols), share, kit.id, cols)
-    if best[2] is None:  # no kit fits: no hashed columns, every query scans
-        return None, []
-    return best[2], best[3]
-
-
-def _span(layout: Layout, locus: str) -> tuple[int, int]:
-    sl = layout.slice_of(locus)
-    return sl.start, sl.stop
-
-
-def _blocks_of(layout: Layout, cols: list[int], n_blocks: int) -> list[list[int]]:
-    """Split the index columns into blocks of whole loci, balanced by column count."""
-    loci: list[list[int]] = []
-    for c in cols:
-        if loci and layout.columns[loci[-1][0]][0] == layout.columns[c][0]:
-            loci[-1].append(c)
-        else:
-            loci.append([c])
-    blocks: list[list[int]] = [[] for _ in range(min(n_blocks, len(loci)))]
-    for i, group in enumerate(loci):
-        blocks[i % len(blocks)].extend(group)
-    return [sorted(b) for b in blocks]
 
 
 class SearchIndex:
@@ -174,7 +101,7 @@ class SearchIndex:
         self.exact_rows: np.ndarray = arrays["exact_rows"]
         self.block_hash = [arrays[f"block{b}_hash"] for b in range(len(self.blocks))]
         self.block_rows = [arrays[f"block{b}_rows"] for b in range(len(self.blocks))]
-        self.extras: dict[tuple[int, str], Allele] = _extras_from_json(manifest["extras"])
+        self.extras: dict[tuple[int, str], Allele] = extras_from_json(manifest["extras"])
         self.delta_ids: list[str] = list(manifest.get("delta_ids", []))
         self.delta_values: np.ndarray = arrays.get(
             "delta_values", np.empty((self.layout.n_columns, 0), dtype=np.int16)
@@ -182,8 +109,8 @@ class SearchIndex:
         self.delta_alive = np.array(
             arrays.get("delta_alive", np.empty(0, dtype=np.uint8)), dtype=np.uint8
         )
-        self.delta_extras = _extras_from_json(manifest.get("delta_extras", []))
-        self._starts, self._copies, self._i1, self._i2 = _locus_arrays(self.layout)
+        self.delta_extras = extras_from_json(manifest.get("delta_extras", []))
+        self.locus_table = locus_table(self.layout)
         self._delta_pos = {s: i for i, s in enumerate(self.delta_ids)}
 
     # ---------------------------------------------------------------- building
@@ -204,117 +131,20 @@ class SearchIndex:
         queries within ``n_blocks − 1`` mismatches; ``seq`` is the store change
         sequence the data reflects.
         """
-        layout = encoded.layout
-        if len(ids) != encoded.n_rows:
-            raise ValueError(f"{len(ids)} ids for {encoded.n_rows} rows")
-        if isinstance(ids, np.ndarray) and ids.dtype.kind == "S":
-            id_arr = ids  # UTF-8 bytes already (large inputs)
-        else:
-            id_arr = np.array([s.encode() for s in ids] if len(ids) else [], dtype="S")
-        if len(id_arr) and not bool(np.all(id_arr[1:] > id_arr[:-1])):
-            order = np.argsort(id_arr, kind="stable")
-            id_arr = id_arr[order]
-            if len(id_arr) > 1 and not bool(np.all(id_arr[1:] > id_arr[:-1])):
-                dup = id_arr[1:][id_arr[1:] == id_arr[:-1]][0].decode()
-                raise InputError(f"specimen {dup!r} appears twice in the index input")
-            values = np.ascontiguousarray(encoded.values[:, order])
-            inverse = np.empty_like(order)
-            inverse[order] = np.arange(len(order))
-            extras = {(int(inverse[r]), loc): a for (r, loc), a in encoded.extras.items()}
-        else:
-            values = np.ascontiguousarray(encoded.values)
-            extras = dict(encoded.extras)
-        bits = _complete_bits(values, layout)
-        if index_kit is not None:
-            kit = default_catalog().kit(index_kit)
-            cols = sorted(c for locus in kit.loci for c in range(*_span(layout, locus)))
-            kit_id: str | None = kit.id
-        else:
-            kit_id, cols = _choose_index_kit(layout, bits)
-        d = layout.dys389
-        if d is not None and d[1] in cols and d[0] not in cols:
-            cols = [c for c in cols if c != d[1]]  # DYS389II is hashed on II − I only
-        blocks = _blocks_of(layout, cols, n_blocks) if cols else []
-        complete = (bits & _mask_of(cols)) == _mask_of(cols) if cols else np.zeros(len(bits), bool)
-        residual = np.flatnonzero(~complete).astype(np.int64)
-        full_rows = np.flatnonzero(complete).astype(np.int32)
-        arrays: dict[str, np.ndarray] = {
-            "ids": id_arr,
-            "values": values,
-            "alive": np.ones(values.shape[1], dtype=np.uint8),
-            "residual": residual,
-            "col_freq": _column_frequencies(values),
-        }
-        sub = values[:, full_rows] if len(full_rows) < values.shape[1] else values
-        for name, bcols in [("exact", cols), *[(f"block{b}", bl) for b, bl in enumerate(blocks)]]:
-            h = _hash(sub, layout, bcols)
-            order = np.argsort(h, kind="stable")
-            arrays[f"{name}_hash"] = h[order]
-            arrays[f"{name}_rows"] = full_rows[order]
-        manifest = {
-            "format": FORMAT_VERSION,
-            "layout": layout.to_json(),
-            "count": int(values.shape[1]),
-            "seq": int(seq),
-            "built_seq": int(seq),
-            "index_kit": kit_id,
-            "index_cols": [int(c) for c in cols],
-            "blocks": [[int(c) for c in b] for b in blocks],
-            "extras": _extras_to_json(extras),
-        }
+        manifest, arrays = build_parts(
+            ids, encoded, index_kit=index_kit, n_blocks=n_blocks, seq=seq
+        )
         return cls(manifest, arrays)
 
     # ---------------------------------------------------------------- persistence
-    _ARRAYS = ("ids", "values", "alive", "residual", "col_freq", "exact_hash", "exact_rows")
-
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the index to directory ``path`` (``.npy`` files and ``manifest.json``)."""
-        root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
-        arrays = {name: getattr(self, name) for name in self._ARRAYS}
-        for b in range(len(self.blocks)):
-            arrays[f"block{b}_hash"] = self.block_hash[b]
-            arrays[f"block{b}_rows"] = self.block_rows[b]
-        arrays["delta_values"] = self.delta_values
-        arrays["delta_alive"] = self.delta_alive
-        for name, arr in arrays.items():
-            target = root / f"{name}.npy"
-            if isinstance(arr, np.memmap) and Path(str(arr.filename)).resolve() == target.resolve():
-                continue  # unchanged, memory-mapped from this very file
-            tmp = root / f".{name}.tmp.npy"
-            np.save(tmp, np.asarray(arr))
-            os.replace(tmp, target)
-        manifest = dict(self.manifest)
-        manifest["seq"] = self.seq
-        manifest["delta_ids"] = list(self.delta_ids)
-        manifest["delta_extras"] = _extras_to_json(self.delta_extras)
-        tmp = root / ".manifest.tmp.json"
-        tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-        os.replace(tmp, root / "manifest.json")
-        return root
+        return save_index(self, path)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> SearchIndex:
         """Open a saved index; the big arrays are memory-mapped read-only."""
-        root = Path(path)
-        try:
-            manifest = json.loads((root / "manifest.json").read_text())
-        except FileNotFoundError:
-            raise InputError(f"{root}: no search index here (manifest.json missing)") from None
-        if manifest.get("format") != FORMAT_VERSION:
-            raise InputError(
-                f"{root}: index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild it"
-            )
-        names = [*list(cls._ARRAYS), "delta_values", "delta_alive"]
-        names += [f"block{b}_{k}" for b in range(len(manifest["blocks"])) for k in ("hash", "rows")]
-        arrays = {}
-        for name in names:
-            file = root / f"{name}.npy"
-            if not file.exists():
-                raise InputError(f"{root}: index file {file.name} is missing; rebuild the index")
-            small = name.startswith("delta") or name == "alive"
-            arrays[name] = np.load(file) if small else np.load(file, mmap_mode="r")
-        return cls(manifest, arrays)
+        return cls(*load_index(path))
 
     # ---------------------------------------------------------------- updates
     @property
@@ -408,20 +238,18 @@ class SearchIndex:
         ``force_scan`` skips the hash indexes (the full scan; for checks and benchmarks).
         """
         h, q = self.encode_query(haplotype)
-        mm = _BIG if max_mismatches is None else int(max_mismatches)
-        ms = _BIG if max_steps is None else int(max_steps)
+        mm = BIG if max_mismatches is None else int(max_mismatches)
+        ms = BIG if max_steps is None else int(max_steps)
         if mm < 0 or ms < 0 or min_loci < 0:
             raise InputError("max_mismatches, max_steps and min_loci must not be negative")
         k = min(mm, ms)
         if force_scan:
-            plan, rows = "full-scan", self._scan(q, min_loci, mm, ms)
+            plan, rows = "full-scan", full_scan(self, q, min_loci, mm, ms)
         else:
-            plan, rows = self._candidates(q, k, min_loci, mm, ms)
-        res = K.rows_distance(self.values, rows, q, self._starts, self._copies, self._i1, self._i2)
+            plan, rows = candidates(self, q, k, min_loci, mm, ms)
+        res = rows_distance(self.values, rows, q, self.locus_table)
         drows = np.flatnonzero(self.delta_alive).astype(np.int64)
-        dres = K.rows_distance(
-            self.delta_values, drows, q, self._starts, self._copies, self._i1, self._i2
-        )
+        dres = rows_distance(self.delta_values, drows, q, self.locus_table)
         out_ids: list[str] = []
         counts: list[tuple[int, int, int]] = []
         for seg, rr, table in ((0, rows, res), (1, drows, dres)):
@@ -434,89 +262,6 @@ class SearchIndex:
                     counts.append((a, m, s))
         arr = np.array(counts, dtype=np.int64).reshape(-1, 3)
         return Hits(out_ids, arr[:, 0], arr[:, 1], arr[:, 2], plan, len(rows) + len(drows))
-
-    def _query_complete(self, q: np.ndarray) -> bool:
-        if len(self.index_cols) == 0:
-            return False
-        v = q[self.index_cols]
-        ok = (v >= 0) | (v == -2)
-        strict = np.isin(self.index_cols, [self._i1, self._i2])
-        return bool(np.all(ok & (~strict | (v >= 0))))
-
-    def _candidates(
-        self, q: np.ndarray, k: int, min_loci: int, mm: int, ms: int
-    ) -> tuple[str, np.ndarray]:
-        """Base rows to verify, and the plan that chose them."""
-        n_base = self.values.shape[1]
-        if n_base == 0:
-            return "empty", np.empty(0, dtype=np.int64)
-        if self._query_complete(q) and (k == 0 or k < len(self.blocks)):
-            qm = q.reshape(-1, 1)
-            if k == 0:
-                found = [
-                    _lookup(
-                        self.exact_hash,
-                        self.exact_rows,
-                        _hash(qm, self.layout, list(self.index_cols))[0],
-                    )
-                ]
-                plan = "exact-hash"
-            else:
-                found = [
-                    _lookup(
-                        self.block_hash[b], self.block_rows[b], _hash(qm, self.layout, list(bc))[0]
-                    )
-                    for b, bc in enumerate(self.blocks)
-                ]
-                found = sorted(found, key=len)[: k + 1]
-                plan = "pigeonhole"
-            rows = np.unique(np.concatenate([*found, self.residual]).astype(np.int64))
-            return plan, rows[self.alive[rows] != 0]
-        return "full-scan", self._scan(q, min_loci, mm, ms)
-
-    def _scan(self, q: np.ndarray, min_loci: int, mm: int, ms: int) -> np.ndarray:
-        simple: list[int] = []
-        pairs: list[int] = []
-        other_s: list[int] = []
-        other_c: list[int] = []
-        seg = self._i1 >= 0 and q[self._i1] >= 0 and q[self._i2] >= 0
-        for start, c in zip(self._starts.tolist(), self._copies.tolist(), strict=True):
-            first = int(q[start])
-            if first in (-1, -3):
-                continue
-            if seg and start == self._i2:
-                continue
-            if c == 1 and first >= 0:
-                simple.append(start)
-            elif c == 2 and first >= 0 and int(q[start + 1]) >= 0:
-                pairs.append(start)
-            else:
-                other_s.append(start)
-                other_c.append(c)
-        # Columns where the query's value is rarest first: unrelated blocks stop sooner.
-        simple.sort(key=lambda c: (self._value_share(c, int(q[c])), c))
-        n = self.values.shape[1]
-        out = np.empty(n, dtype=np.int64)
-        counts = np.zeros((n + K.SCAN_CHUNK - 1) // K.SCAN_CHUNK, dtype=np.int64)
-        K.scan_mask(
-            self.values, self.alive, q,
-            np.array(simple, dtype=np.int64), np.array(pairs, dtype=np.int64),
-            np.array(other_s, dtype=np.int64), np.array(other_c, dtype=np.int64),
-            self._i1 if seg else -1, self._i2 if seg else -1,
-            min_loci, min(mm, _BIG), min(ms, _BIG), out, counts,
-        )  # fmt: skip
-        parts = [
-            out[c * K.SCAN_CHUNK : c * K.SCAN_CHUNK + int(k)]
-            for c, k in enumerate(counts.tolist())
-            if k
-        ]
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-
-    def _value_share(self, column: int, value: int) -> float:
-        """Share of (sampled) rows holding ``value`` in ``column``."""
-        if self.col_freq.size == 0 or not 0 <= value < _FREQ_BINS:
-            return 0.0
-        return float(self.col_freq[column, value])
 
     # ---------------------------------------------------------------- all-vs-all
     def pairs(self, *, max_mismatches: int = 2, min_loci: int = DEFAULT_MIN_LOCI) -> PairHits:
@@ -559,51 +304,3 @@ class SearchIndex:
                       *self.block_hash, *self.block_rows]
         )  # fmt: skip
         return {"raw": int(self.values.nbytes), "index": int(index), "ids": int(self.ids.nbytes)}
-
-
-def _hash(values: np.ndarray, layout: Layout, cols: list[int] | np.ndarray) -> np.ndarray:
-    """Row hashes over ``cols``; DYS389II always as II − I (the index columns hold DYS389I
-    whenever they hold DYS389II, and hashed rows have values in both), so that a block
-    agrees exactly when :func:`~patriline.haplotype.compare` finds no mismatch in it."""
-    cols_arr = np.asarray(cols, dtype=np.int64)
-    d = layout.dys389
-    seg_pos = -1
-    if d is not None and d[1] in set(cols_arr.tolist()):
-        seg_pos = int(np.flatnonzero(cols_arr == d[1])[0])
-    i1 = d[0] if d is not None else -1
-    return K.hash_rows(values, cols_arr, seg_pos, i1, _HASH_SEED)
-
-
-_FREQ_BINS = 1024
-_FREQ_SAMPLE = 200_000
-
-
-def _column_frequencies(values: np.ndarray) -> np.ndarray:
-    """Share of each value (0..1023 tenths) per column, over an even sample of rows."""
-    n = values.shape[1]
-    out = np.zeros((values.shape[0], _FREQ_BINS), dtype=np.float32)
-    if n == 0:
-        return out
-    rows = np.linspace(0, n - 1, min(n, _FREQ_SAMPLE)).astype(np.int64)
-    sample = np.asarray(values[:, rows])
-    for c in range(values.shape[0]):
-        v = sample[c]
-        v = v[(v >= 0) & (v < _FREQ_BINS)]
-        out[c] = np.bincount(v, minlength=_FREQ_BINS)[:_FREQ_BINS] / len(rows)
-    return out
-
-
-def _lookup(hashes: np.ndarray, rows: np.ndarray, key: np.uint64) -> np.ndarray:
-    lo = int(np.searchsorted(hashes, key, side="left"))
-    hi = int(np.searchsorted(hashes, key, side="right"))
-    return np.asarray(rows[lo:hi], dtype=np.int64)
-
-
-def _extras_to_json(extras: dict[tuple[int, str], Allele]) -> list[list[Any]]:
-    return [[r, loc, a.kind.value, list(a.values)] for (r, loc), a in sorted(extras.items())]
-
-
-def _extras_from_json(doc: list[list[Any]]) -> dict[tuple[int, str], Allele]:
-    from patriline.haplotype import AlleleKind
-
-    return {(int(r), str(loc)): Allele(AlleleKind(k), tuple(v)) for r, loc, k, v in doc}

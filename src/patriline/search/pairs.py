@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from patriline.errors import InputError
-from patriline.search import _kernels as K
+from patriline.search._index_build import hash_cols
+from patriline.search._pair_kernels import block_pairs
 
 if TYPE_CHECKING:
     from patriline.search.index import SearchIndex
@@ -57,8 +58,6 @@ def find_pairs(index: SearchIndex, *, max_mismatches: int = 2, min_loci: int = 9
     (each pair found in the first block it agrees on); every other row is compared
     with all rows by the scan kernel.
     """
-    from patriline.search.index import _hash
-
     k = int(max_mismatches)
     if k < 0 or min_loci < 0:
         raise InputError("max_mismatches and min_loci must not be negative")
@@ -73,7 +72,7 @@ def find_pairs(index: SearchIndex, *, max_mismatches: int = 2, min_loci: int = 9
     complete = np.flatnonzero(~residual & (index.alive != 0)).astype(np.int64)
     if len(complete) > 1:
         sub = np.ascontiguousarray(index.values[:, complete])
-        hashes = np.stack([_hash(sub, index.layout, list(b)) for b in index.blocks[: k + 1]])
+        hashes = np.stack([hash_cols(sub, index.layout, list(b)) for b in index.blocks[: k + 1]])
         rows_major = np.ascontiguousarray(sub.T)
         del sub
         for b in range(k + 1):
@@ -83,10 +82,9 @@ def find_pairs(index: SearchIndex, *, max_mismatches: int = 2, min_loci: int = 9
             starts = np.concatenate([[0], cut])
             ends = np.concatenate([cut, [len(hs)]])
             big = ends - starts > 1
-            got = K.block_pairs(
+            got = block_pairs(
                 rows_major, order.astype(np.int64), starts[big].astype(np.int64),
-                ends[big].astype(np.int64), hashes, b, index._starts, index._copies,
-                index._i1, index._i2, min_loci, k,
+                ends[big].astype(np.int64), hashes, b, index.locus_table, min_loci, k,
             )  # fmt: skip
             # Base rows are sorted by id, so row order is id order.
             a_rows.append(complete[got[:, 0]])
