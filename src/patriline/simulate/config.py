@@ -16,7 +16,15 @@ import numpy as np
 from patriline.errors import InputError
 from patriline.reference import Catalog, UnknownKitError, default_catalog
 
-__all__ = ["DEFAULT_FOUNDER_NE", "STUDY_KITS", "SimConfig", "loci_for_kits", "study_config"]
+__all__ = [
+    "DEFAULT_FOUNDER_NE",
+    "STUDY_KITS",
+    "STUDY_LIVING_GENERATIONS",
+    "STUDY_TRACES",
+    "SimConfig",
+    "loci_for_kits",
+    "study_config",
+]
 
 #: Founder haplotypes: a coalescent at mutation-drift balance, or all founders alike.
 FOUNDER_MODES = ("msprime", "monomorphic")
@@ -173,19 +181,34 @@ def loci_for_kits(
     return tuple(n for n in catalog.all_loci if n in wanted)
 
 
-#: Kits compared in the malan-based reach study.
+#: Kits compared in the malan-based reach study (Olsen et al. 2025).
 STUDY_KITS = ("yfiler_plus", "ppy23")
+
+#: Generations the study counts as living (the last three).
+STUDY_LIVING_GENERATIONS = 3
+
+#: The study's trace donors are any living man, database members included (its
+#: "within five meioses" figures include "the cases where the Y-STR profile originated
+#: from the donor"): ``reach(..., traces=STUDY_TRACES)``.
+STUDY_TRACES = "all"
 
 
 def study_config(males: int = 500_000, seed: int = 1) -> SimConfig:
-    """The set-up of the published malan-based reach study.
+    """The set-up of the published malan-based reach study (Olsen et al. 2025).
 
     Wright-Fisher with variance in reproductive success 0.2, constant size for 100
-    generations then 2 % growth per generation for 150, ending at ``males`` (about
-    500,000 in the study); all founders alike; the last 3 generations kept (the study
-    counts them as living); the loci of :data:`STUDY_KITS`. Published figures are in
-    docs/simulation.md beside ours (Andersen & Balding 2017 set-up, as tabulated in
-    shared/reference/ystr-facts.md).
+    generations then 2 % growth per generation for 150, ending at ``males`` (the study
+    reports "a population of 500,066 individuals"); all founders alike (malan); the
+    last 3 generations kept (counted as living); the loci of :data:`STUDY_KITS`. Reach
+    it with ``living_generations=STUDY_LIVING_GENERATIONS, traces=STUDY_TRACES``.
+    Published figures are in docs/simulation.md beside ours.
+
+    References
+    ----------
+    Olsen TOS, Morling N, Eriksen PS, Kampmann ML, Mogensen HS, Andersen MM (2025).
+    Probabilities of finding trace profile donors and their paternal relatives in Y-STR
+    reference databases. Forensic Sci Int Genet 103320 (simulated with malan, Andersen
+    & Balding 2017, PLoS Genet 13:e1007028).
     """
     return SimConfig(
         males=males,

@@ -1,15 +1,25 @@
 """Reach analysis: how far a database of some share of the living men reaches.
 
-For each kit and database share: the share of living men outside the database with at
-least one database man matching exactly (or within ``k`` mismatching locus copies,
-counted as :func:`patriline.haplotype.compare` counts them), the meioses to the closest
-matching database man, and the expected number of living men sharing a random man's
-profile (Andersen & Balding 2017).
+For each kit and database share: the share of trace donors with at least one database
+man matching exactly (or within ``k`` mismatching locus copies, counted as
+:func:`patriline.haplotype.compare` counts them), the meioses to the closest matching
+database man, and the expected number of living men sharing a random man's profile
+(Andersen & Balding 2017).
+
+Trace donors are either the living men outside the database (``traces="outside"``,
+the oversight question: who can be found through a relative) or any living man
+(``traces="all"``: the donor may himself be in the database, at 0 meioses). The second
+is the definition of Olsen et al. (2025), whose "match within five meioses" figures
+include "the cases where the Y-STR profile originated from the donor".
 
 References
 ----------
 Andersen MM, Balding DJ (2017). How convincing is a matching Y-chromosome profile?
 PLoS Genet 13:e1007028.
+
+Olsen TOS, Morling N, Eriksen PS, Kampmann ML, Mogensen HS, Andersen MM (2025).
+Probabilities of finding trace profile donors and their paternal relatives in Y-STR
+reference databases. Forensic Sci Int Genet 103320.
 """
 
 from __future__ import annotations
@@ -26,7 +36,11 @@ from patriline.simulate._kernels import match_lists, meioses_pairs
 from patriline.simulate.population import Population, provenance
 from patriline.simulate.sampling import database_sample
 
+#: Who leaves the traces: men outside the database, or any living man.
+TRACE_DONORS = ("outside", "all")
+
 __all__ = [
+    "TRACE_DONORS",
     "KitView",
     "MatchingMen",
     "ReachResult",
@@ -239,18 +253,23 @@ def reach(
     n_queries: int = 2000,
     concentration: float = 0.0,
     living_generations: int = 1,
+    traces: str = "outside",
     seed: int = 0,
 ) -> ReachResult:
     """Reach of databases of the given shares of living men, for each kit.
 
-    ``p_match`` is exact over all living men outside the database when
-    ``max_mismatches == 0`` (identical rows on the kit's columns), else estimated from
-    ``n_queries`` random outsiders. Meioses to the closest matching database man are
-    always from the ``n_queries`` sample. ``living_generations`` counts the last
-    generations taken as alive (1: the final one; the malan-based study used 3).
+    ``p_match`` is exact over all trace donors when ``max_mismatches == 0`` (identical
+    rows on the kit's columns), else estimated from ``n_queries`` random donors. Meioses
+    to the closest matching database man are always from the ``n_queries`` sample.
+    ``living_generations`` counts the last generations taken as alive (1: the final one;
+    the malan-based study used 3). ``traces`` says who the donors are: ``"outside"``
+    (living men outside the database) or ``"all"`` (any living man; a donor in the
+    database matches himself at 0 meioses, as in Olsen et al. 2025).
     """
     if max_mismatches < 0:
         raise InputError(f"--max-mismatches must be >= 0 (got {max_mismatches})")
+    if traces not in TRACE_DONORS:
+        raise InputError(f"traces must be one of {', '.join(TRACE_DONORS)} (got {traces!r})")
     if n_queries < 1:
         raise InputError(f"n_queries must be >= 1 (got {n_queries})")
     for s in shares:
@@ -271,9 +290,9 @@ def reach(
             db = living[db_local]
             in_db = np.zeros(len(living), dtype=bool)
             in_db[db_local] = True
-            outside = np.flatnonzero(~in_db)
+            donors = np.flatnonzero(~in_db) if traces == "outside" else np.arange(len(living))
             rng = np.random.default_rng([seed, si, 7])
-            q_local = rng.choice(outside, min(n_queries, len(outside)), replace=False)
+            q_local = rng.choice(donors, min(n_queries, len(donors)), replace=False)
             db_inv = inv[db_local]
             uniq, first, db_hap = np.unique(db_inv, return_index=True, return_inverse=True)
             if max_mismatches == 0:  # identical rows: a hash (class) lookup
@@ -288,9 +307,9 @@ def reach(
             members = _class_members(db_hap.astype(np.int64))
             closest = _closest(population, living[q_local], indptr, idx, members, db)
             matched = closest != -2
-            if max_mismatches == 0 and len(outside):
+            if max_mismatches == 0 and len(donors):
                 db_count = np.bincount(db_inv, minlength=len(counts))
-                p_match = float((db_count[inv[outside]] > 0).mean())
+                p_match = float((db_count[inv[donors]] > 0).mean())
             else:
                 p_match = float(matched.mean()) if len(matched) else 0.0
             within = (
@@ -321,5 +340,6 @@ def reach(
         "n_queries": n_queries,
         "concentration": concentration,
         "living_generations": living_generations,
+        "traces": traces,
     }
     return ReachResult(rows, provenance("reach", params, seed))
