@@ -8,7 +8,7 @@ __all__ = ["register_all"]
 
 
 def register_all(app: typer.Typer) -> None:
-    from patriline.commands import io, pedigree, search, simulate, stats, store
+    from patriline.commands import identity, io, pedigree, search, simulate, stats, store
 
-    for module in (io, store, search, stats, pedigree, simulate):
+    for module in (io, store, identity, search, stats, pedigree, simulate):
         module.register(app)

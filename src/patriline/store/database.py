@@ -598,6 +598,25 @@ class Database:
                 for r in conn.execute(select(paternal_links).order_by(paternal_links.c.son))
             ]
 
+    def lineage_links(self, persons: Sequence[str], generations: int) -> list[Link]:
+        """The links of the expansion region around ``persons`` (recursive CTEs; its cost
+        follows the region, not the registry). See :func:`patriline.store.lineage.lineage_links`."""
+        from patriline.store.lineage import lineage_links
+
+        return lineage_links(self, persons, generations)
+
+    def active_specimens_of(self, persons: Iterable[str]) -> dict[str, list[str]]:
+        """``{person: active specimens ordered by ID}`` for many persons (batched)."""
+        from patriline.store.lineage import active_specimens_of
+
+        return active_specimens_of(self, persons)
+
+    def haplotypes_of(self, specimen_ids: Iterable[str]) -> dict[str, Haplotype]:
+        """``{specimen: haplotype}`` for many specimens (batched; absent ones left out)."""
+        from patriline.store.lineage import haplotypes_of
+
+        return haplotypes_of(self, specimen_ids)
+
     def insert_links(
         self, actor: Actor, links: Iterable[Link], *, source: str, file_hash: str | None = None
     ) -> dict[str, int]:
@@ -637,6 +656,16 @@ class Database:
         from patriline.store.identity import set_identity
 
         set_identity(self, actor, person, data, key)
+
+    def import_identities(
+        self, actor: Actor, path: str | Path, key: str | bytes, *, lenient: bool = False
+    ) -> Any:
+        """Encrypt and store the identities of a CSV file (``person`` + field columns):
+        atomic unless ``lenient``, one audit entry; see
+        :func:`patriline.store.identity.import_identities`."""
+        from patriline.store.identity import import_identities
+
+        return import_identities(self, actor, path, key, lenient=lenient)
 
     def identity(
         self, actor: Actor, case: str | Case, person: str, key: str | bytes

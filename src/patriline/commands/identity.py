@@ -1,0 +1,125 @@
+"""CLI commands for identity data: ``identity import|show|new-key`` (parse, call, format).
+
+Identities are encrypted with the user's Fernet key, which the store never holds
+(docs/safeguards.md). The key comes from ``--key-file`` or ``$PATRILINE_IDENTITY_KEY``,
+never from a command-line value (other users of the machine could read it in the
+process list). Access and audit are the library's (``Database.import_identities``,
+``Database.identity``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from patriline.commands._common import JSON_OPTION, default_db, default_user, emit_json
+from patriline.errors import InputError
+
+__all__ = ["register"]
+
+identity_app = typer.Typer(
+    help="Identity data (names, dates of birth …), encrypted; read only within a case.",
+    no_args_is_help=True,
+)
+
+DB_OPTION = typer.Option(
+    None, "--db", help="Store URL: a SQLite file or postgresql://… (default: $PATRILINE_DB)."
+)
+USER_OPTION = typer.Option(
+    None, "--user", help="Acting user (default: $PATRILINE_USER, else the OS user)."
+)
+KEY_OPTION = typer.Option(
+    None,
+    "--key-file",
+    help="File holding the identity key (default: $PATRILINE_IDENTITY_KEY).",
+)
+
+
+def _key(key_file: Path | None) -> str:
+    if key_file is not None:
+        try:
+            return key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InputError(f"--key-file {key_file}: {exc.strerror}") from None
+    key = os.environ.get("PATRILINE_IDENTITY_KEY")
+    if not key:
+        raise InputError(
+            "no identity key: use --key-file FILE or set PATRILINE_IDENTITY_KEY "
+            "(make one with: patriline identity new-key)"
+        )
+    return key
+
+
+def _url(db: str | None) -> str:
+    url = db or default_db()
+    if not url:
+        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    return url
+
+
+def identity_import(
+    file: Path = typer.Argument(..., help="CSV: a person column and one column per field."),
+    lenient: bool = typer.Option(
+        False, "--lenient", help="Store the valid rows; list the rejected ones."
+    ),
+    key_file: Path | None = KEY_OPTION,
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Encrypt and store identities (one row per person): atomic unless --lenient."""
+    from patriline.store import Database
+
+    key = _key(key_file)
+    with Database.open(_url(db)) as store:
+        summary = store.import_identities(
+            store.actor(user or default_user()), file, key, lenient=lenient
+        )
+    if as_json:
+        emit_json(summary.to_dict())
+        return
+    typer.echo(
+        f"{summary.rows} rows: {summary.added} added, {summary.replaced} replaced, "
+        f"{summary.rejected} rejected"
+    )
+    for p in summary.problems:
+        typer.echo(f"  rejected: {p}", err=True)
+
+
+def identity_show(
+    case: str = typer.Option(..., "--case", help="The case the read belongs to."),
+    person: str = typer.Option(..., "--person", help="Person ID."),
+    key_file: Path | None = KEY_OPTION,
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Decrypt one person's identity within a case (audited, also when it fails)."""
+    from patriline.store import Database
+
+    key = _key(key_file)
+    with Database.open(_url(db)) as store:
+        data = store.identity(store.actor(user or default_user()), case, person, key)
+    if as_json:
+        emit_json({"person": person, "case": case, "identity": data})
+        return
+    typer.echo(f"person {person} (case {case})")
+    for name, value in data.items():
+        typer.echo(f"  {name}: {value}")
+
+
+def identity_new_key() -> None:
+    """Print a fresh identity key; keep it outside the store (e.g. a key file)."""
+    from patriline.store import new_identity_key
+
+    typer.echo(new_identity_key())
+
+
+def register(app: typer.Typer) -> None:
+    """Add this concern's commands to app."""
+    identity_app.command("import")(identity_import)
+    identity_app.command("show")(identity_show)
+    identity_app.command("new-key")(identity_new_key)
+    app.add_typer(identity_app, name="identity")
