@@ -134,3 +134,37 @@ def test_expand__errors_are_messages(store_path: str, capsys: pytest.CaptureFixt
         main(["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "nope"])
         == 4
     )
+
+
+def test_expand__rate_founder_and_outside_options(
+    tmp_path: Path, store_path: str, danes_path_fixture: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--outside-prior/--outside-frequency: the JSON's outside posterior equals
+    π·q / (π·q + (1 − π)·mean p_match of the untested men) recomputed from the members;
+    --founder-frequencies and --rate-points are described in ``prior``; the SVG legend
+    shows P(outside)."""
+    f = _links(tmp_path, "son,father\nS1,F\nS2,F\nG1,S1\nG2,S2\n")
+    assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
+    capsys.readouterr()
+    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "spS1"]
+    args += ["--haplotype", "DYS19=15,DYS390=24", "--json"]
+    svg = tmp_path / "tree.svg"
+    extra = ["--outside-prior", "0.2", "--outside-frequency", "0.01", "--svg", str(svg)]
+    assert main([*args, *extra, "--founder-frequencies", str(danes_path_fixture)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    untested = [m for m in doc["members"] if not m["typed"]]
+    tree = 0.8 * sum(m["p_match"] for m in untested) / len(untested)
+    assert doc["outside"]["posterior"] == pytest.approx(0.002 / (0.002 + tree))
+    total = doc["outside"]["posterior"] + sum(m["posterior"] for m in untested)
+    assert total == pytest.approx(1.0)
+    assert "danes_ystr.csv" in doc["prior"]["founders"] and "Gauss" in doc["prior"]["rates"]
+    assert doc["prior"]["outside_tree"] == 0.2
+    assert "P(donor outside the tree)" in svg.read_text()
+    assert main([*args, "--rate-points", "1"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["outside"] is None and doc["prior"]["rates"] == "point rates"
+    assert doc["prior"]["founders"].startswith("uniform")
+    assert main([*args, "--outside-frequency", "0.01"]) == 2
+    assert "--outside-prior" in capsys.readouterr().err
+    assert main([*args, "--outside-prior", "0.1"]) == 2
+    assert "population frequency" in capsys.readouterr().err

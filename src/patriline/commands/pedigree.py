@@ -106,17 +106,55 @@ def expand(
         None, "--haplotype", help='Trace profile, e.g. "DYS19=14,DYS385=11,14".'
     ),
     svg: Path | None = typer.Option(None, "--svg", help="Write the tree as SVG here."),
+    rate_points: int = typer.Option(
+        5,
+        "--rate-points",
+        min=0,
+        max=64,
+        help="Quadrature rates per locus integrating the catalog rate's uncertainty "
+        "(0 or 1: point rates).",
+    ),
+    founder_frequencies: Path | None = typer.Option(
+        None,
+        "--founder-frequencies",
+        help="Reference haplotypes (any haplotype format; a column 'n' counts men per "
+        "row) giving the founders' allele frequencies (default: uniform).",
+    ),
+    outside_prior: float = typer.Option(
+        0.0,
+        "--outside-prior",
+        help="Prior probability that the donor is none of the tree's men (default 0).",
+    ),
+    outside_frequency: float | None = typer.Option(
+        None,
+        "--outside-frequency",
+        help="The trace's population frequency: its match probability outside the tree.",
+    ),
     user: str | None = USER_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Expand a lineage hit into its paternal tree and rank the untested men as donors."""
+    from patriline.pedigree.donor import DonorConfig
     from patriline.pedigree.expand import expand as expand_hit
+    from patriline.pedigree.priors import read_founder_frequencies
     from patriline.store.database import Database
 
     profile = _trace(trace, haplotype)
+    if outside_frequency is not None and outside_prior <= 0:
+        raise InputError("--outside-frequency needs --outside-prior above 0")
+    config = DonorConfig(
+        rate_points=rate_points,
+        founder_frequencies=(
+            None if founder_frequencies is None else read_founder_frequencies(founder_frequencies)
+        ),
+        outside_prior=outside_prior,
+        outside_match=outside_frequency,
+    )
     with Database.open(_db_url(db)) as store:
         actor = store.actor(user or default_user())
-        result = expand_hit(store, actor, case, specimen, generations=generations, trace=profile)
+        result = expand_hit(
+            store, actor, case, specimen, generations=generations, trace=profile, config=config
+        )
     if svg is not None:
         from patriline.pedigree.draw import write_svg
 
@@ -140,6 +178,8 @@ def expand(
             "" if m["posterior"] is None else f"{m['posterior']:.3g}",
         )
     console.print(table)
+    if doc.get("outside"):
+        typer.echo(f"P(donor outside the tree) = {doc['outside']['posterior']:.3g}")
     for f in doc["flags"]:
         typer.echo(f"flag: {f['person']} (father {f['father']}): {f['message']}")
 

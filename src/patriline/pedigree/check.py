@@ -1,16 +1,17 @@
-"""Checking donor ranking on simulated families (the acceptance study of docs/pedigree.md).
+"""Single simulated families for checking donor ranking (tests and the speed benchmark).
 
 A small, self-contained father→son simulator: one founder, each man has a random
 number of sons, haplotypes pass down under the same stepwise model the ranking uses
-(the kernel of :mod:`patriline.stats.mutation` at catalog rates). The study hides a
-donor, types a share of the other men, expands around the nearest typed relative and
-records where the donor lands in the ranked list; links can be removed at random to
-see how the ranking degrades with an incomplete registry. It is not the population
-simulator (:mod:`patriline.simulate`); it exists to check this module end to end.
+(the kernel of :mod:`patriline.stats.mutation` at catalog rates). Tests use its trees
+for the exact-vs-Monte-Carlo checks; :func:`donor_study` is a quick end-to-end smoke
+study on such families. It is not the population simulator and not the acceptance
+study of issue 7, which runs on :mod:`patriline.simulate` populations
+(:mod:`patriline.pedigree.study`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,10 +155,9 @@ def donor_study(
         _, hit = min(related)
         haplotypes = {f"M{i}": fam.haplotypes[i] for i in np.nonzero(typed)[0]}
         if living_prior:
-            base = config or DonorConfig()
             weights = {f"M{i}": float(g >= generations - 1) for i, g in enumerate(fam.generation)}
-            config_used = DonorConfig(
-                base.model, base.margin, weights, 0.0, base.flag_log10, base.rates
+            config_used = dataclasses.replace(
+                config or DonorConfig(), prior=weights, default_weight=0.0
             )
         else:
             config_used = config or DonorConfig()

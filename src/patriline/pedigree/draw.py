@@ -3,7 +3,8 @@
 Typed men are grey boxes, untested men ellipses filled by their donor posterior (a
 colour scale from white to dark red, shown in a legend), the hit has a thick blue
 double border; beside the tree a table compares the trace with the hit locus by locus
-(differences in red).
+(differences in red). When a donor outside the tree is allowed, the legend shows its
+posterior.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def expansion_graph(expansion: Expansion) -> graphviz.Digraph:
             color="#b00000",
         )
         g.edge(_id(person) + "_flag", _id(person), style="dashed", arrowhead="none")
-    _legend(g)
+    outside = expansion.ranking.outside if expansion.ranking else None
+    _legend(g, None if outside is None else outside.posterior)
     if expansion.trace is not None:
         _trace_table(g, expansion)
     return g
@@ -88,16 +90,22 @@ def _id(person: str) -> str:
     return "p_" + person
 
 
-def _legend(g: graphviz.Digraph) -> None:
+def _legend(g: graphviz.Digraph, outside: float | None = None) -> None:
     cells = "".join(
         f'<TD BGCOLOR="{colour_of(p) if p > 0 else "#ffffff"}">{p:g}</TD>' for p in LEGEND_STOPS
     )
+    span = len(LEGEND_STOPS)
+    extra = (
+        ""
+        if outside is None
+        else f'<TR><TD COLSPAN="{span}">P(donor outside the tree) {outside:.3g}</TD></TR>'
+    )
     label = (
         '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0">'
-        f'<TR><TD COLSPAN="{len(LEGEND_STOPS)}"><B>P(donor) of untested men</B></TD></TR>'
+        f'<TR><TD COLSPAN="{span}"><B>P(donor) of untested men</B></TD></TR>'
         f"<TR>{cells}</TR>"
-        f'<TR><TD COLSPAN="{len(LEGEND_STOPS)}" BGCOLOR="#d9d9d9">box: typed</TD></TR>'
-        "</TABLE>>"
+        f'<TR><TD COLSPAN="{span}" BGCOLOR="#d9d9d9">box: typed</TD></TR>'
+        f"{extra}</TABLE>>"
     )
     with g.subgraph(name="cluster_legend") as c:
         c.attr(label="legend", fontsize="10")

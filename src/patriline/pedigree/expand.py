@@ -157,7 +157,19 @@ class Expansion:
                 }
             )
             doc["columns"] = self.ranking.columns
-            doc["prior"] = "uniform over untested men (configurable)"
+            doc["prior"] = self.ranking.prior
+            out = self.ranking.outside
+            doc["outside"] = (
+                None
+                if out is None
+                else {
+                    "prior": out.prior,
+                    "population_match": out.match,
+                    "posterior": out.posterior,
+                    "note": "a donor none of the tree's recorded men; unrecorded relatives "
+                    "of the lineage are not covered by the population frequency",
+                }
+            )
         doc["flags"] = [
             {
                 "person": f.person,
@@ -237,8 +249,9 @@ def expand(
     """Expand a hit held in the store (``Database.expand`` delegates here).
 
     ``generations`` is 0..:data:`MAX_GENERATIONS`. Checks that ``actor`` may expand and
-    read identities in ``case``, builds the tree
-    from the store's paternal links, attaches the active specimens' haplotypes, ranks
+    read identities in ``case``, builds the tree from the store's paternal links of the
+    region only (:meth:`Database.lineage_links`), attaches the active specimens'
+    haplotypes (read in batches), ranks
     donors when ``trace`` is given, and writes two audit entries: the identity read
     (specimen → person of the hits and the persons whose specimens are shown) and the
     expansion itself (parameters and counts).
@@ -256,22 +269,27 @@ def expand(
         if not info.active:
             raise NotFound(f"specimen {s!r} was expunged")
         hit_persons.append(info.person)
+    # Only the links of the region around the hits (recursive CTEs in the store): the
+    # members are the same as on the whole registry's pedigree (tests/test_store_lineage.py).
     try:
-        pedigree = Pedigree(db.links())
+        pedigree = Pedigree(db.lineage_links(hit_persons, generations))
     except LinkConflict as exc:
-        raise InputError(f"the store's paternal links are inconsistent: {exc}") from None
+        raise InputError(
+            f"the store's paternal links around the hit are inconsistent: {exc}"
+        ) from None
     for p in hit_persons:
         if p not in pedigree:
             pedigree = _with_person(pedigree, p)
     members = lineage_members(pedigree, hit_persons, generations)
+    specimens_of = db.active_specimens_of(members)
+    stored = db.haplotypes_of(s for ss in specimens_of.values() for s in ss)
     haplotypes: dict[str, Haplotype] = {}
     shown: dict[str, str] = {}
     for person in members:
         best: tuple[int, str, Haplotype] | None = None
-        for s in db.specimens_of(person):
-            try:
-                h = db.haplotype(s)
-            except NotFound:
+        for s in specimens_of.get(person, ()):
+            h = stored.get(s)
+            if h is None:
                 continue
             if s in hits:
                 best = (10**6, s, h)
