@@ -100,3 +100,19 @@ def test_cli__bad_input_clear_error(tmp_path, capsys, args: list[str], message: 
     assert code == 2
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
+
+
+def test_reach_cli__traces_all_counts_stored_donors(capsys) -> None:
+    """Exact identity (tests/test_simulate_reach.py): with donors among all living men,
+    N·P_all = |db| + (N − |db|)·P_outside, so P_all > P_outside whenever P_outside < 1."""
+    base = ["reach", "--males", "3000", "--generations", "20", "--vrs", "0.2"]
+    base += ["--kit", "ppy23", "--shares", "0.1", "--seed", "3", "--queries", "200", "--json"]
+    docs = {}
+    for traces in ("outside", "all"):
+        assert main([*base, "--traces", traces]) == 0
+        docs[traces] = json.loads(capsys.readouterr().out)
+    out, every = docs["outside"]["rows"][0], docs["all"]["rows"][0]
+    n, d = 3000, every["database_size"]
+    assert every["p_match"] == pytest.approx((d + (n - d) * out["p_match"]) / n, abs=1e-9)
+    assert main([*base, "--traces", "some"]) == 2
+    assert "traces must be one of" in capsys.readouterr().err

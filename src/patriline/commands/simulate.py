@@ -107,6 +107,12 @@ def register(app: typer.Typer) -> None:
         founder_ne: float | None = typer.Option(
             None, "--founder-ne", help="Effective size of the founders' coalescent (default 300)."
         ),
+        traces: str = typer.Option(
+            "outside",
+            "--traces",
+            help="Trace donors: 'outside' (living men not in the database) or 'all' (any "
+            "living man; a stored donor matches himself, as in the published study).",
+        ),
         seed: int = typer.Option(..., "--seed", help="Random seed."),
         json_out: bool = JSON_OPTION,
         plot: Path | None = typer.Option(
@@ -162,6 +168,7 @@ def register(app: typer.Typer) -> None:
             n_queries=queries,
             living_generations=living_generations,
             concentration=concentration,
+            traces=traces,
             seed=seed,
         )
         if plot is not None:
