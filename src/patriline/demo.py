@@ -195,8 +195,11 @@ def run() -> int:
     step("6. How common is the trace? (the store as reference: a search, in the case, audited)")
     cli("frequency", "--reference", db, "--user", "alice", "--case", "CASE-2026-001",
         "--haplotype", trace, "--population", str(country))  # fmt: skip
-    step("7. Oversight: the audit chain")
-    cli("audit", "verify", "--db", db)
+    step("7. Oversight: the audit chain, anchored outside the store")
+    anchors = OUT / "audit-anchors.jsonl"
+    anchors.unlink(missing_ok=True)
+    cli("audit", "anchor", "--db", db, "--out", str(anchors))
+    cli("audit", "verify", "--db", db, "--anchor", str(anchors))
     cli("audit", "show", "--case", "CASE-2026-001", "--db", db, "--user", "admin")
     console.print(f"\n[bold]Demo finished.[/bold] Files in {OUT}/")
     return 0

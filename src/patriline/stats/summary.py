@@ -25,7 +25,7 @@ METHODS = ("counting", "kappa", "dlmix")
 SHARED_ANCESTRY_WARNING = (
     "A Y-STR haplotype is shared by paternal relatives: the men who carry this profile are "
     "mostly relatives of its donor, so a population frequency understates how many men share "
-    "it and says nothing of who they are (Andersen & Balding 2017, PLoS Genet 13:e1006960). "
+    "it and says nothing of who they are (Andersen & Balding 2017, PLoS Genet 13:e1007028). "
     "Report the number of matching men beside any frequency."
 )
 
