@@ -1,5 +1,5 @@
 """Numerical kernels of donor ranking: sum-product (peeling) on a paternal tree, and the
-forward sampler behind the Monte Carlo check. No API, no checks: see ``donor.py``.
+forward sampler behind the Monte Carlo check. No API, no checks: see ``likelihood.py``.
 
 The tree is given by a parent index per node (``-1`` for a founder) and a depth per
 node; both passes run one generation at a time, vectorised over the nodes of the

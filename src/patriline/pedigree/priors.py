@@ -48,6 +48,7 @@ from patriline.reference import Catalog, Locus, default_catalog
 __all__ = [
     "FounderFrequencies",
     "beta_gauss",
+    "column_names",
     "column_values",
     "rate_nodes",
     "read_founder_frequencies",
@@ -74,7 +75,9 @@ def column_values(h: Haplotype, locus: str, copies: int, segment: bool) -> list[
     return list(a.values)
 
 
-def _column_names(locus: Locus, segment: bool) -> list[str]:
+def column_names(locus: Locus, segment: bool) -> list[str]:
+    """Column names of ``locus``: ``"DYS19"``, ``"DYS385[0]"`` … (sorted copies), or
+    ``"DYS389II (II-I)"`` for the segment."""
     if segment:
         return [f"{locus.name} (II-I)"]
     if locus.copies == 1:
@@ -152,7 +155,7 @@ class FounderFrequencies:
                     values = column_values(h, name, locus.copies, segment)
                     if values is None:
                         continue
-                    for col, v in zip(_column_names(locus, segment), values, strict=True):
+                    for col, v in zip(column_names(locus, segment), values, strict=True):
                         cell = table.setdefault(col, {})
                         cell[v] = cell.get(v, 0.0) + m
         return cls(table, pseudo, source, sum(mult))
