@@ -123,6 +123,37 @@ def test_expand__json_members_and_svg(
     assert "G1" in out and "P(donor)" in out
 
 
+def test_expand__json_two_families(
+    tmp_path: Path, store_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two unrelated hits: one JSON document with both families, every member tagged
+    with his family's first hit, posteriors summing to 1 over both families."""
+    f = _links(tmp_path, "son,father\nS1,F\nS2,F\nB1,B0\nB2,B0\n")
+    assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
+    with Database.open(store_path) as db:
+        db.import_records(
+            db.actor("admin"), [Record("spB1", hap("DYS19=15,DYS390=24"), 4, person="B1")]
+        )
+    capsys.readouterr()
+    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1"]
+    args += ["--specimen", "spS1", "--specimen", "spB1", "--haplotype", "DYS19=15,DYS390=24"]
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["hits"] == ["spS1", "spB1"]
+    assert [x["family"] for x in doc["families"]] == ["spS1", "spB1"]
+    fam = {m["person"]: m["family"] for m in doc["members"]}
+    assert fam == {"F": "spS1", "S1": "spS1", "S2": "spS1", "B0": "spB1", "B1": "spB1",
+                   "B2": "spB1"}  # fmt: skip
+    gen = {m["person"]: m["generation"] for m in doc["members"]}
+    assert gen["B0"] == -1 and gen["B2"] == 0
+    untested = [m for m in doc["members"] if not m["typed"]]
+    assert sum(m["posterior"] for m in untested) == pytest.approx(1.0)
+    assert sum(x["posterior"] for x in doc["families"]) == pytest.approx(1.0)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "2 families" in out and "P(donor in this family)" in out
+
+
 def test_expand__errors_are_messages(store_path: str, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["expand", "--db", store_path, "--user", "ana", "--specimen", "spS1"]
     assert main([*args, "--case", "NOPE"]) == 3

@@ -57,8 +57,10 @@ def test_lineage_members__several_hits_and_unrelated() -> None:
     both = lineage_members(ped, ["G1", "G2"], 1)
     assert set(both) == {"S1", "S2", "G1", "G2", "GG1"}
     assert both["S2"] == -1
-    with pytest.raises(InputError, match="not related"):
-        lineage_members(ped, ["G1", "LONER"], 2)
+    # An unrelated hit adds his own family (generation counted from him).
+    forest = lineage_members(ped, ["G1", "LONER"], 2)
+    assert forest["LONER"] == 0 and forest["G1"] == 0
+    assert set(forest) == set(lineage_members(ped, ["G1"], 2)) | {"LONER"}
     with pytest.raises(InputError, match="generations"):
         lineage_members(ped, ["G1"], -1)
 

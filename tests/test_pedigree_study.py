@@ -117,3 +117,51 @@ def test_summary__rejects_no_trials_and_bad_config() -> None:
         Summary.of([])
     with pytest.raises(InputError, match="living_generations"):
         StudyConfig(living_generations=7)
+
+
+def test_study__tied_hits_include_the_top_hit_and_its_family(tiny_study: Study) -> None:
+    """Every hit tied at the top score is expanded: the top hit comes first, the joint
+    expansion holds the top hit's family, so a donor inside the top hit's tree stays
+    inside; at most ``MAX_FAMILIES`` families."""
+    sc = Scenario("yfiler_plus", 0.10, 0.10)
+    _, top = tiny_study.run(sc, 60)
+    summary, tied = tiny_study.run(sc, 60, rule="tied")
+    several = 0
+    for a, b in zip(top, tied, strict=True):
+        assert a.donor == b.donor and b.hits[:1] == a.hits[:1]
+        assert 1 <= b.families <= len(b.hits) <= 10 or b.outcome == "no hit"
+        if a.outcome == "ranked":
+            assert b.outcome == "ranked" and b.candidates >= a.candidates
+        several += b.families > 1
+    assert several > 0  # ties between families do occur in this population
+    assert summary.in_expansion >= Summary.of(top).in_expansion
+    assert summary.mean_families > 1
+
+
+def test_study__sequential_tests(tiny_study: Study) -> None:
+    """Sequential confirmation (test the top man, type him, re-rank). Exact invariants:
+    a donor ranked first alone is found by the first test; with at most 5 candidates
+    every one is tested within 5 tests, so a donor inside is always found (this fails
+    if a tested man were not moved to the typed men); a donor outside the tree never is;
+    the summary's share counts the trials found."""
+    sc = Scenario("yfiler_plus", 0.10, 0.25)
+    summary, trials = tiny_study.run(sc, 80, rule="tied", sequential=True)
+    small = 0
+    for t in trials:
+        if t.outcome != "ranked":
+            assert t.sequential is None
+            continue
+        assert t.sequential is None or 1 <= t.sequential <= 5
+        if t.rank == 1 and t.ties == 1:
+            assert t.sequential == 1
+        if t.candidates <= 5:
+            assert t.sequential is not None and t.sequential <= t.candidates
+            small += 1
+    assert small > 5
+    assert summary.sequential == pytest.approx(
+        sum(t.sequential is not None for t in trials) / len(trials)
+    )
+    static, _ = tiny_study.run(sc, 80, rule="tied")
+    assert static.sequential == 0.0  # not run
+    with pytest.raises(InputError, match="hit rule"):
+        tiny_study.trial(sc, int(trials[0].donor), rule="best")

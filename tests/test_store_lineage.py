@@ -47,7 +47,7 @@ def test_lineage_links__same_members_as_whole_pedigree_on_random_forests(
     store_fixture: Database,
 ) -> None:
     """Random forests (seeded), 60 random expansions of 1–3 hits of one tree (or, now and
-    then, of two trees: both paths must refuse) with G in 0..7: the region's pedigree
+    then, of two trees: both paths expand them as a forest) with G in 0..7: the region's pedigree
     gives the same members, generations and order as the whole registry's, and holds
     no link outside the hits' chains of fathers and the members."""
     db = store_fixture

@@ -96,7 +96,12 @@ def _trace(trace: Path | None, haplotype: str | None) -> Haplotype | None:
 
 def expand(
     case: str = typer.Option(..., "--case", help="The case the expansion belongs to."),
-    specimen: list[str] = typer.Option(..., "--specimen", help="The hit specimen (repeatable)."),
+    specimen: list[str] = typer.Option(
+        ...,
+        "--specimen",
+        help="A hit specimen (repeatable; hits of unrelated families, at most 10, are "
+        "expanded together and ranked jointly).",
+    ),
     db: str | None = DB_OPTION,
     generations: int = typer.Option(
         5, "--generations", "-g", min=0, max=20, help="Generations up and down."
@@ -133,7 +138,7 @@ def expand(
     user: str | None = USER_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Expand a lineage hit into its paternal tree and rank the untested men as donors."""
+    """Expand lineage hits into their paternal trees and rank the untested men as donors."""
     from patriline.pedigree.donor import DonorConfig
     from patriline.pedigree.expand import expand as expand_hit
     from patriline.pedigree.priors import read_founder_frequencies
@@ -163,12 +168,20 @@ def expand(
     if as_json:
         emit_json(doc)
         return
-    table = Table(title=f"case {case}: {doc['n_members']} men around hit {result.hit}")
-    for col in ("rank", "person", "specimen", "meioses", "typed", "P(match)", "P(donor)"):
+    several = len(doc["families"]) > 1
+    around = (
+        f"{len(doc['families'])} families (hits {', '.join(f['family'] for f in doc['families'])})"
+        if several
+        else f"hit {result.hit}"
+    )
+    table = Table(title=f"case {case}: {doc['n_members']} men around {around}")
+    cols = ["rank", "person", "specimen", "meioses", "typed", "P(match)", "P(donor)"]
+    for col in ["family", *cols] if several else cols:
         table.add_column(col)
     rows = sorted(doc["members"], key=lambda m: (m["rank"] is None, m["rank"] or 0, m["person"]))
     for m in rows:
         table.add_row(
+            *([m["family"]] if several else []),
             "" if m["rank"] is None else str(m["rank"]),
             m["person"],
             m["specimen"] or "",
@@ -178,6 +191,9 @@ def expand(
             "" if m["posterior"] is None else f"{m['posterior']:.3g}",
         )
     console.print(table)
+    if several and profile is not None:
+        for f in doc["families"]:
+            typer.echo(f"family {f['family']}: P(donor in this family) = {f['posterior']:.3g}")
     if doc.get("outside"):
         typer.echo(f"P(donor outside the tree) = {doc['outside']['posterior']:.3g}")
     for f in doc["flags"]:

@@ -4,7 +4,9 @@ Typed men are grey boxes, untested men ellipses filled by their donor posterior 
 colour scale from white to dark red, shown in a legend), the hit has a thick blue
 double border; beside the tree a table compares the trace with the hit locus by locus
 (differences in red). When a donor outside the tree is allowed, the legend shows its
-posterior.
+posterior. An expansion of several unrelated families draws each family in its own
+box (a graphviz cluster) headed by its first hit and the posterior that the donor is
+one of its men; the table then has one column per family's hit.
 """
 
 from __future__ import annotations
@@ -45,11 +47,21 @@ def expansion_graph(expansion: Expansion) -> graphviz.Digraph:
     g = graphviz.Digraph("expansion", graph_attr={"rankdir": "TB", "fontname": "Helvetica"})
     g.attr("node", fontname="Helvetica", fontsize="10")
     hit_persons = set(expansion.hit_persons)
+    several = len(expansion.families) > 1
+    ranked = expansion.trace is not None and expansion.ranking is not None
+    boxes: dict[str | None, graphviz.Digraph] = {}
+    for i, f in enumerate(expansion.families if several else []):
+        share = sum(m.posterior or 0.0 for m in expansion.members if m.family == f.name)
+        label = f"family of hit {f.name}" + (f": P(donor in family) {share:.3g}" if ranked else "")
+        boxes[f.name] = graphviz.Digraph(
+            name=f"cluster_family_{i}",
+            graph_attr={"label": label, "fontsize": "11", "style": "rounded", "color": "#7f7f7f"},
+        )
     for m in expansion.members:
         lines = [m.person]
         if m.specimen:
             lines.append(f"specimen {m.specimen}")
-        dist = m.meioses_from_hit.get(expansion.hit_persons[0])
+        dist = m.meioses_from_hit.get(expansion.family_hit_person(m.family))
         if dist is not None and m.person not in hit_persons:
             lines.append(f"{dist} meioses")
         if m.typed:
@@ -66,7 +78,9 @@ def expansion_graph(expansion: Expansion) -> graphviz.Digraph:
         if m.person in hit_persons:
             attrs.update({"penwidth": "3", "color": "#1f4e9c", "peripheries": "2"})
             lines.insert(0, "HIT")
-        g.node(_id(m.person), label="\n".join(lines), **attrs)
+        boxes.get(m.family, g).node(_id(m.person), label="\n".join(lines), **attrs)
+    for box in boxes.values():
+        g.subgraph(box)
     for son, link in expansion.pedigree.links.items():
         g.edge(_id(link.father), _id(son))
     flagged = {f.person: f for f in (expansion.ranking.flags if expansion.ranking else [])}
@@ -113,25 +127,35 @@ def _legend(g: graphviz.Digraph, outside: float | None = None) -> None:
 
 
 def _trace_table(g: graphviz.Digraph, expansion: Expansion) -> None:
+    """The trace beside the hit of each family (one column per family's first hit)."""
     trace = expansion.trace
     assert trace is not None
-    hit = expansion.haplotypes.get(expansion.hit_persons[0])
-    rows = ["<TR><TD><B>locus</B></TD><TD><B>trace</B></TD><TD><B>hit</B></TD></TR>"]
-    comparison = compare(trace, hit) if hit is not None else None
+    heads = [(f.name, f.hit_persons[0]) for f in expansion.families] or [
+        (expansion.hit, expansion.hit_persons[0])
+    ]
+    hits = [expansion.haplotypes.get(person) for _, person in heads]
+    comparisons = [compare(trace, h) if h is not None else None for h in hits]
+    names = "".join(f"<TD><B>{html.escape(name)}</B></TD>" for name, _ in heads)
+    rows = [f"<TR><TD><B>locus</B></TD><TD><B>trace</B></TD>{names}</TR>"]
     for locus in trace.to_dict():
+        cells = []
+        for hit, comparison in zip(hits, comparisons, strict=True):
+            h = html.escape(str(hit[locus])) if hit is not None else ""
+            differs = comparison is not None and comparison[locus].mismatches > 0
+            colour = ' BGCOLOR="#f4b6b6"' if differs else ""
+            cells.append(f"<TD{colour}>{h}</TD>")
         t = html.escape(str(trace[locus]))
-        h = html.escape(str(hit[locus])) if hit is not None else ""
-        differs = comparison is not None and comparison[locus].mismatches > 0
-        colour = ' BGCOLOR="#f4b6b6"' if differs else ""
-        rows.append(
-            f"<TR><TD>{html.escape(locus)}</TD><TD{colour}>{t}</TD><TD{colour}>{h}</TD></TR>"
-        )
-    title = f"trace vs hit {html.escape(expansion.hit)}"
-    if comparison is not None:
-        title += f": {comparison.mismatches} of {comparison.loci_compared} differ"
+        rows.append(f"<TR><TD>{html.escape(locus)}</TD><TD>{t}</TD>{''.join(cells)}</TR>")
+    if len(heads) == 1:
+        title = f"trace vs hit {html.escape(expansion.hit)}"
+        comparison = comparisons[0]
+        if comparison is not None:
+            title += f": {comparison.mismatches} of {comparison.loci_compared} differ"
+    else:
+        title = "trace vs the hit of each family"
     label = (
         '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0">'
-        f'<TR><TD COLSPAN="3"><B>{title}</B></TD></TR>' + "".join(rows) + "</TABLE>>"
+        f'<TR><TD COLSPAN="{2 + len(heads)}"><B>{title}</B></TD></TR>' + "".join(rows) + "</TABLE>>"
     )
     with g.subgraph(name="cluster_trace") as c:
         c.attr(label="", style="invis")

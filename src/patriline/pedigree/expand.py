@@ -7,10 +7,18 @@ ancestor ``a_K`` (``h`` himself when he has no recorded father) whose generation
 most ``G`` below ``h``'s: ``gen(d) − gen(h) ≤ G``. So it holds his father, grandfathers,
 brothers, uncles, cousins, sons, nephews ... down to ``G`` generations below the hit,
 whether or not they have a profile. For several hits of one lineage it is the union of
-their expansions (they must be related through recorded links).
+their expansions.
 
-Every member carries the meioses on the paternal path to each hit and whether he is
-typed. With a trace, :mod:`patriline.pedigree.donor` ranks the untested men.
+Hits that are *not* related through recorded links (no common recorded ancestor: the
+search's top score is often tied between families) are expanded together as a forest:
+the union of the per-family expansions, at most :data:`MAX_FAMILIES` families. Each
+member belongs to one family, named by its first hit, and his generation is counted
+from that hit. The ranking is joint: one posterior over the untested men of every
+family, normalised together (the peeling handles a forest: one founder per family).
+
+Every member carries the meioses on the paternal path to each hit of his family and
+whether he is typed. With a trace, :mod:`patriline.pedigree.donor` ranks the untested
+men.
 """
 
 from __future__ import annotations
@@ -29,39 +37,73 @@ if TYPE_CHECKING:
     from patriline.store.database import Database
 
 __all__ = [
+    "MAX_FAMILIES",
     "MAX_GENERATIONS",
     "Expansion",
+    "Family",
     "Member",
     "expand",
     "expand_pedigree",
+    "hit_families",
     "lineage_members",
 ]
 
 #: Most generations up and down an expansion from the store may span (``--generations``).
 MAX_GENERATIONS = 20
 
+#: Most unrelated families one expansion may hold: an expansion stays a bounded,
+#: case-bound operation around a few hits, never a registry-wide report.
+MAX_FAMILIES = 10
+
+
+def hit_families(pedigree: Pedigree, hits: Sequence[str]) -> list[list[str]]:
+    """Group ``hits`` (persons) by family: men related through recorded links (the same
+    top recorded ancestor) share one. Families and their hits keep the order of first
+    appearance; a repeated hit is kept once. More than :data:`MAX_FAMILIES` families is
+    an :class:`InputError`."""
+    groups: dict[str, list[str]] = {}
+    for h in dict.fromkeys(hits):
+        root = list(pedigree.ancestors(h))[-1] if pedigree.father(h) is not None else h
+        groups.setdefault(root, []).append(h)
+    if len(groups) > MAX_FAMILIES:
+        raise InputError(
+            f"the hits belong to {len(groups)} unrelated families; at most {MAX_FAMILIES} "
+            "may be expanded together (an expansion is bounded to a case's few hits)"
+        )
+    return list(groups.values())
+
 
 def lineage_members(
     pedigree: Pedigree, hits: Sequence[str], generations: int = 5
 ) -> dict[str, int]:
     """Members of the expansion around ``hits`` with their generation relative to the
-    first hit (negative: above him, positive: below). See the module docstring."""
+    first hit of their family (negative: above him, positive: below). Hits of unrelated
+    families give a forest (see :func:`hit_families`). See the module docstring."""
+    return {p: g for p, (_, g) in _members(pedigree, hits, generations).items()}
+
+
+def _members(
+    pedigree: Pedigree, hits: Sequence[str], generations: int
+) -> dict[str, tuple[str, int]]:
+    """``{person: (first hit of his family, generation relative to it)}``."""
     if generations < 0:
         raise InputError("generations must be 0 or more")
     if not hits:
         raise InputError("no hit to expand")
-    out: dict[str, int] = {}
-    first = hits[0]
     for h in hits:
         if h not in pedigree:
             pedigree = _with_person(pedigree, h)
-        offset = _generation_offset(pedigree, first, h)
-        ancestors = list(pedigree.ancestors(h))[:generations]
-        top = ancestors[-1] if ancestors else h
-        k = len(ancestors)
-        out.setdefault(top, offset - k)
-        for d, g in pedigree.descendants(top, k + generations).items():
-            out.setdefault(d, offset - k + g)
+    out: dict[str, tuple[str, int]] = {}
+    for family in hit_families(pedigree, hits):
+        first = family[0]
+        for h in family:
+            offset = _generation_offset(pedigree, first, h)
+            ancestors = list(pedigree.ancestors(h))[:generations]
+            top = ancestors[-1] if ancestors else h
+            k = len(ancestors)
+            out.setdefault(top, (first, offset - k))
+            for d, g in pedigree.descendants(top, k + generations).items():
+                out.setdefault(d, (first, offset - k + g))
     return out
 
 
@@ -77,7 +119,7 @@ def _generation_offset(pedigree: Pedigree, a: str, b: str) -> int:
     for j, y in enumerate(pedigree.ancestors(b), start=1):
         if y in depth_a:
             return j - depth_a[y]
-    raise InputError(f"hits {a} and {b} are not related through recorded links; expand them apart")
+    raise AssertionError(f"hits {a} and {b} are not related")  # hit_families grouped them
 
 
 @dataclass(frozen=True)
@@ -92,11 +134,14 @@ class Member:
     p_match: float | None = None
     posterior: float | None = None
     rank: int | None = None
+    family: str | None = None
 
     def to_dict(self, hit: str) -> dict[str, Any]:
+        """JSON of the member; ``hit`` is the person of his family's first hit."""
         return {
             "person": self.person,
             "specimen": self.specimen,
+            "family": self.family,
             "generation": self.generation,
             "meioses_from_hit": self.meioses_from_hit.get(hit),
             "meioses_from_hits": self.meioses_from_hit,
@@ -107,9 +152,20 @@ class Member:
         }
 
 
+@dataclass(frozen=True)
+class Family:
+    """One family of an expansion: its hits (specimens; the first names the family) and
+    their persons."""
+
+    name: str
+    hits: list[str]
+    hit_persons: list[str]
+
+
 @dataclass
 class Expansion:
-    """The tree around a hit: members, ranking (with a trace) and in-case link flags."""
+    """The tree (a forest for unrelated hits) around the hits: members, ranking (with a
+    trace) and in-case link flags."""
 
     hits: list[str]
     hit_persons: list[str]
@@ -121,10 +177,42 @@ class Expansion:
     ranking: DonorRanking | None = None
     case: str | None = None
     notes: list[str] = field(default_factory=list)
+    families: list[Family] = field(default_factory=list)
 
     @property
     def hit(self) -> str:
         return self.hits[0]
+
+    def family_hit_person(self, family: str | None) -> str:
+        """The person of ``family``'s first hit (the first hit's for None)."""
+        for f in self.families:
+            if f.name == family:
+                return f.hit_persons[0]
+        return self.hit_persons[0]
+
+    def _trace_vs(self, person: str) -> dict[str, int] | None:
+        hit_h = self.haplotypes.get(person)
+        if self.trace is None or hit_h is None:
+            return None
+        comp = compare(self.trace, hit_h)
+        return {
+            "loci_compared": comp.loci_compared,
+            "mismatches": comp.mismatches,
+            "steps": comp.steps,
+        }
+
+    def _family_dict(self, family: Family) -> dict[str, Any]:
+        men = [m for m in self.members if m.family == family.name]
+        ranked = self.trace is not None and self.ranking is not None
+        return {
+            "family": family.name,
+            "hits": family.hits,
+            "hit_persons": family.hit_persons,
+            "n_members": len(men),
+            "n_typed": sum(m.typed for m in men),
+            "posterior": sum(m.posterior or 0.0 for m in men) if ranked else None,
+            "trace_vs_hit": self._trace_vs(family.hit_persons[0]) if ranked else None,
+        }
 
     def member(self, person: str) -> Member:
         for m in self.members:
@@ -142,20 +230,11 @@ class Expansion:
             "generations": self.generations,
             "n_members": len(self.members),
             "n_typed": sum(m.typed for m in self.members),
-            "members": [m.to_dict(self.hit_persons[0]) for m in self.members],
+            "families": [self._family_dict(f) for f in self.families],
+            "members": [m.to_dict(self.family_hit_person(m.family)) for m in self.members],
         }
         if self.trace is not None and self.ranking is not None:
-            hit_h = self.haplotypes.get(self.hit_persons[0])
-            comp = compare(self.trace, hit_h) if hit_h is not None else None
-            doc["trace_vs_hit"] = (
-                None
-                if comp is None
-                else {
-                    "loci_compared": comp.loci_compared,
-                    "mismatches": comp.mismatches,
-                    "steps": comp.steps,
-                }
-            )
+            doc["trace_vs_hit"] = self._trace_vs(self.hit_persons[0])
             doc["columns"] = self.ranking.columns
             doc["prior"] = self.ranking.prior
             out = self.ranking.outside
@@ -198,18 +277,32 @@ def expand_pedigree(
     checks; with ``trace``, the donor ranking of the untested men.
 
     ``haplotypes`` maps person to his profile (the typed men); ``specimens`` maps person
-    to the specimen shown for him; ``hits`` are the hit specimens (default: the persons).
+    to the specimen shown for him; ``hits`` are the hit specimens (default: the persons),
+    one per hit person. Unrelated hits give a forest ranked jointly (module docstring).
     """
     for p in hit_persons:
         if p not in pedigree:
             pedigree = _with_person(pedigree, p)
-    members = lineage_members(pedigree, hit_persons, generations)
+    labels = list(hits or hit_persons)
+    if len(labels) != len(hit_persons):
+        raise InputError("hits and hit_persons must have the same length")
+    members = _members(pedigree, hit_persons, generations)
+    families = []
+    for group in hit_families(pedigree, hit_persons):
+        own = [i for i, p in enumerate(hit_persons) if p in group]
+        families.append(
+            Family(labels[own[0]], [labels[i] for i in own], [hit_persons[i] for i in own])
+        )
+    name_of = {f.hit_persons[0]: f.name for f in families}
+    order = {f.hit_persons[0]: i for i, f in enumerate(families)}
     sub = pedigree.subset(members)
     typed = {p: h for p, h in haplotypes.items() if p in members}
     ranking = rank_donors(sub, typed, trace, config)
     specimens = specimens or {}
     out = []
-    for person, gen in sorted(members.items(), key=lambda kv: (kv[1], kv[0])):
+    for person, (first, gen) in sorted(
+        members.items(), key=lambda kv: (order[kv[1][0]], kv[1][1], kv[0])
+    ):
         meioses = {h: m for h in hit_persons if (m := sub.meioses(h, person)) is not None}
         cand = ranking.candidates.get(person)
         out.append(
@@ -222,10 +315,17 @@ def expand_pedigree(
                 None if cand is None or trace is None else cand.p_match,
                 None if cand is None else cand.posterior,
                 None if cand is None else cand.rank,
+                name_of[first],
             )
         )
+    notes = []
+    if len(families) > 1:
+        notes.append(
+            f"{len(families)} unrelated families expanded together: the donor posteriors are "
+            "normalised over the untested men of all of them"
+        )
     return Expansion(
-        list(hits or hit_persons),
+        labels,
         list(hit_persons),
         generations,
         out,
@@ -233,6 +333,9 @@ def expand_pedigree(
         typed,
         trace,
         ranking,
+        None,
+        notes,
+        families,
     )
 
 
@@ -248,6 +351,8 @@ def expand(
 ) -> Expansion:
     """Expand a hit held in the store (``Database.expand`` delegates here).
 
+    ``specimen`` is one hit or several; hits of unrelated families (at most
+    :data:`MAX_FAMILIES`) are expanded together and ranked jointly (module docstring).
     ``generations`` is 0..:data:`MAX_GENERATIONS`. Checks that ``actor`` may expand and
     read identities in ``case``, builds the tree from the store's paternal links of the
     region only (:meth:`Database.lineage_links`), attaches the active specimens'
@@ -280,6 +385,7 @@ def expand(
     for p in hit_persons:
         if p not in pedigree:
             pedigree = _with_person(pedigree, p)
+    # Refuses more than MAX_FAMILIES families before any profile is read.
     members = lineage_members(pedigree, hit_persons, generations)
     specimens_of = db.active_specimens_of(members)
     stored = db.haplotypes_of(s for ss in specimens_of.values() for s in ss)
@@ -324,6 +430,7 @@ def expand(
         params={"specimens": hits, "generations": generations, "trace": trace is not None},
         result={
             "members": len(result.members),
+            "families": len(result.families),
             "typed": len(haplotypes),
             "flags": len(result.ranking.flags) if result.ranking else 0,
         },

@@ -24,14 +24,23 @@ to end with the real components:
    ancestor is within ``registry_generations − 1`` (5) generations of both. For each
    trace the analyst's steps: search the database (:class:`patriline.search.index.
    SearchIndex` within ``max_mismatches``, ranked by :func:`patriline.search.rank.rank`),
-   take the top hit, expand it on the registry (:func:`patriline.pedigree.expand.
-   expand_pedigree`, ``G`` generations) with the prior uniform over the living untested
-   men of the tree, and record the donor's place. The *oracle* variant takes as hit the
-   database member nearest the donor in the true tree.
+   take the top hit (rule ``"top"``) or every hit tied at the top score, at most
+   :data:`~patriline.pedigree.expand.MAX_FAMILIES` (rule ``"tied"``,
+   :func:`patriline.pedigree.hits.tied_top_hits`), expand on the registry
+   (:func:`patriline.pedigree.expand.expand_pedigree`, ``G`` generations; unrelated
+   tied hits give a forest ranked jointly) with the prior uniform over the living
+   untested men of the tree(s), and record the donor's place. The *oracle* rule takes
+   as hit the database member nearest the donor in the true tree.
 
 The figure: the share of traces whose donor is in the top 5 with ties broken at random
 (:func:`top_k_share`); a donor outside the expansion (no hit, a hit in another family,
 links missing) counts as a miss, and the reason is recorded.
+
+*Sequential confirmation* (a separate figure, not the issue's "top 5 of the ranked
+list"): the lab tests the top-ranked man (ties broken at random), types his Y-STRs at
+the same time, and, if he is not the donor, adds his profile to the tree's typed men
+and ranks again before the next test. ``Trial.sequential`` is the number of tests that
+found the donor (None: not within ``top`` tests); :func:`Study.sequential` runs it.
 
 References
 ----------
@@ -55,7 +64,8 @@ from patriline.encoding import Encoded, Layout, decode
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
 from patriline.pedigree.donor import DonorConfig
-from patriline.pedigree.expand import expand_pedigree
+from patriline.pedigree.expand import Expansion, expand_pedigree
+from patriline.pedigree.hits import tied_top_hits
 from patriline.pedigree.model import Pedigree
 from patriline.reference import Catalog, default_catalog
 from patriline.search.index import SearchIndex
@@ -64,6 +74,7 @@ from patriline.simulate import Population, database_sample, loci_for_kits, simul
 from patriline.simulate.config import study_config
 
 __all__ = [
+    "HIT_RULES",
     "OUTCOMES",
     "Scenario",
     "Study",
@@ -76,6 +87,10 @@ __all__ = [
 
 #: Why a trial ended where it did.
 OUTCOMES = ("ranked", "no hit", "wrong family", "links missing")
+
+#: Which hits the analyst expands: the top-ranked one, every hit tied at the top score
+#: (at most MAX_FAMILIES), or the database member nearest the donor (oracle).
+HIT_RULES = ("top", "tied", "oracle")
 
 
 def top_k_share(rank: int, ties: int, k: int = 5) -> float:
@@ -179,6 +194,9 @@ class Trial:
     ``rank``/``ties`` are the donor's competition rank among the candidates (living
     untested men of the tree) and the number of candidates sharing it; ``predicted`` is
     the posterior mass of the top-``k`` candidates (what the model expects to catch).
+    ``hits`` are the hits expanded (one family each or fewer); ``sequential`` the
+    number of sequential tests that found the donor (None: not within ``k``, or not
+    run).
     """
 
     donor: int
@@ -193,6 +211,9 @@ class Trial:
     top_k: float = 0.0
     top_k_competition: bool = False
     chance: float = 0.0
+    hits: tuple[int, ...] = ()
+    families: int = 0
+    sequential: int | None = None
 
 
 @dataclass(frozen=True)
@@ -207,22 +228,28 @@ class Summary:
     chance: float
     predicted: float
     outcomes: dict[str, float]
+    mean_families: float = 0.0
+    sequential: float = 0.0
 
     @classmethod
     def of(cls, trials: list[Trial]) -> Summary:
+        """``sequential`` is the share of trials with ``Trial.sequential`` set (0 when
+        the sequential tests were not run)."""
         n = len(trials)
         if not n:
             raise InputError("no trials to summarise")
-        with_tree = [t.candidates for t in trials if t.outcome != "no hit"]
+        with_tree = [t for t in trials if t.outcome != "no hit"]
         return cls(
             n,
             sum(t.top_k for t in trials) / n,
             sum(t.top_k_competition for t in trials) / n,
             sum(t.outcome == "ranked" for t in trials) / n,
-            float(np.mean(with_tree)) if with_tree else 0.0,
+            float(np.mean([t.candidates for t in with_tree])) if with_tree else 0.0,
             sum(t.chance for t in trials) / n,
             sum(t.predicted for t in trials) / n,
             {o: sum(t.outcome == o for t in trials) / n for o in OUTCOMES},
+            float(np.mean([t.families for t in with_tree])) if with_tree else 0.0,
+            sum(t.sequential is not None for t in trials) / n,
         )
 
 
@@ -260,7 +287,7 @@ class Study:
         self.root = root
         self.link_u = np.random.default_rng([cfg.seed, 2]).random(self.end - self.start)
         self._databases: dict[float, np.ndarray] = {}
-        self._hits: dict[tuple[str, float, int], int | None] = {}
+        self._hits: dict[tuple[str, float, int], list[int]] = {}
         self._indexes: dict[tuple[str, float], SearchIndex] = {}
         self._masks: dict[float, np.ndarray] = {}
 
@@ -322,16 +349,23 @@ class Study:
             self._indexes[key] = SearchIndex.build(ids, Encoded(layout, values))
         return self._indexes[key]
 
-    def search_hit(self, kit: str, share: float, donor: int) -> int | None:
-        """The analyst's hit: the top-ranked database man within ``max_mismatches``."""
+    def search_hits(self, kit: str, share: float, donor: int, rule: str = "top") -> list[int]:
+        """The analyst's hits within ``max_mismatches``: the top-ranked one (``"top"``)
+        or every one tied at the top score, at most ``MAX_FAMILIES`` (``"tied"``)."""
         key = (kit, share, donor)
         if key not in self._hits:
             idx = self.index(kit, share)
             trace = self.haplotypes(np.array([donor]), self.layout(kit))[0]
-            hits = idx.query(trace, max_mismatches=self.config.max_mismatches)
-            ranked = rank(trace, [(s, idx.haplotype(s)) for s in hits.ids])
-            self._hits[key] = int(ranked[0].specimen[1:]) if ranked else None
-        return self._hits[key]
+            found = idx.query(trace, max_mismatches=self.config.max_mismatches)
+            ranked = rank(trace, [(s, idx.haplotype(s)) for s in found.ids])
+            self._hits[key] = [int(s[1:]) for s in tied_top_hits(ranked).specimens]
+        hits = self._hits[key]
+        return hits[:1] if rule == "top" else list(hits)
+
+    def search_hit(self, kit: str, share: float, donor: int) -> int | None:
+        """The analyst's top-ranked hit (None: no database man within the bound)."""
+        hits = self.search_hits(kit, share, donor)
+        return hits[0] if hits else None
 
     def oracle_hit(self, share: float, donor: int) -> int:
         """The database man nearest the donor in the true tree (lowest id on ties)."""
@@ -367,41 +401,67 @@ class Study:
             frontier = nxt
         return top, men
 
-    def rank_tree(
-        self, scenario: Scenario, hit: int, donor: int, in_db: np.ndarray
-    ) -> tuple[bool, int, int | None, int, float, float]:
-        """Expand around ``hit`` and rank: (donor inside, candidates, rank, ties,
-        donor posterior, top-k posterior mass)."""
-        cfg = self.config
-        top, men = self.family(hit, scenario.missing_links)
-        arr = np.array(men, dtype=np.int64)
+    def tree(
+        self, scenario: Scenario, hits: list[int]
+    ) -> tuple[Pedigree, list[str], dict[str, Haplotype], Layout]:
+        """The registry around ``hits`` (the union of their reachable families, with the
+        recorded links among them), the living untested men and the typed men's
+        haplotypes on the scenario's loci."""
+        men: dict[int, None] = {}
+        for h in hits:
+            men.update(dict.fromkeys(self.family(h, scenario.missing_links)[1]))
+        arr = np.array(list(men), dtype=np.int64)
         names = self.population.person_ids(arr)
         links = [
             (names[i], self.person(int(self.parent[g - self.start])))
-            for i, g in enumerate(men)
-            if g != top
+            for i, g in enumerate(arr.tolist())
+            if self._kept(g, scenario.missing_links) and int(self.parent[g - self.start]) in men
         ]
-        pedigree = Pedigree(links, [names[0]])
-        typed_ids = arr[in_db[arr - self.start]]
+        pedigree = Pedigree(links, names)
+        typed_ids = arr[self._in_db(scenario.database_share)[arr - self.start]]
         layout = self.layout(scenario.kit, scenario.extra_kit)
-        hap = self.haplotypes(np.concatenate([[donor], typed_ids]), layout)
-        typed = dict(zip(self.population.person_ids(typed_ids), hap[1:], strict=True))
+        hap = self.haplotypes(typed_ids, layout) if len(typed_ids) else []
+        typed = dict(zip(self.population.person_ids(typed_ids), hap, strict=True))
         living = [
-            n for n, g in zip(names, men, strict=True) if g >= self.living_from and n not in typed
+            n
+            for n, g in zip(names, arr.tolist(), strict=True)
+            if g >= self.living_from and n not in typed
         ]
+        return pedigree, living, typed, layout
+
+    def _expand(
+        self,
+        pedigree: Pedigree,
+        hits: list[int],
+        typed: dict[str, Haplotype],
+        living: list[str],
+        trace: Haplotype,
+        layout: Layout,
+    ) -> Expansion:
+        cfg = self.config
         config = dataclasses.replace(
             cfg.donor_config or DonorConfig(), prior={n: 1.0 for n in living}, default_weight=0.0
         )
         if cfg.rate_scale != 1:
             config = dataclasses.replace(config, rates=self._rates(layout))
-        exp = expand_pedigree(
+        return expand_pedigree(
             pedigree,
-            [self.person(hit)],
+            [self.person(h) for h in hits],
             typed,
             generations=cfg.expand_generations,
-            trace=hap[0],
+            trace=trace,
             config=config,
         )
+
+    def rank_tree(
+        self, scenario: Scenario, hits: list[int], donor: int, *, sequential: bool = False
+    ) -> tuple[bool, int, int | None, int, float, float, int, int | None]:
+        """Expand around ``hits`` and rank: (donor inside, candidates, rank, ties, donor
+        posterior, top-k posterior mass, families, sequential tests that found him)."""
+        cfg = self.config
+        pedigree, living, typed, layout = self.tree(scenario, hits)
+        trace = self.haplotypes(np.array([donor]), layout)[0]
+        exp = self._expand(pedigree, hits, typed, living, trace, layout)
         wanted = set(living)
         cands = [m for m in exp.members if m.person in wanted and m.rank is not None]
         post = sorted((m.posterior or 0.0 for m in cands), reverse=True)
@@ -409,10 +469,59 @@ class Study:
         donor_name = self.person(donor)
         found = [m for m in cands if m.person == donor_name]
         if not found:
-            return False, len(cands), None, 1, 0.0, predicted
+            return False, len(cands), None, 1, 0.0, predicted, len(exp.families), None
         d = found[0]
         ties = sum(1 for m in cands if m.rank == d.rank)
-        return True, len(cands), d.rank, ties, float(d.posterior or 0.0), predicted
+        tests = (
+            self._sequential(pedigree, hits, typed, living, donor, layout, exp)
+            if sequential
+            else None
+        )
+        return (
+            True,
+            len(cands),
+            d.rank,
+            ties,
+            float(d.posterior or 0.0),
+            predicted,
+            len(exp.families),
+            tests,
+        )
+
+    def _sequential(
+        self,
+        pedigree: Pedigree,
+        hits: list[int],
+        typed: dict[str, Haplotype],
+        living: list[str],
+        donor: int,
+        layout: Layout,
+        exp: Expansion,
+    ) -> int | None:
+        """Test the top-ranked living untested man (ties at random); if he is not the
+        donor, type him (his true haplotype joins the typed men) and rank again. The
+        number of the test that found the donor, None if not within ``top`` tests."""
+        rng = np.random.default_rng([self.config.seed, 4, donor])
+        donor_name = self.person(donor)
+        typed, living = dict(typed), list(living)
+        trace = self.haplotypes(np.array([donor]), layout)[0]
+        for test in range(1, self.config.top + 1):
+            wanted = set(living)
+            cands = [m for m in exp.members if m.person in wanted and m.rank is not None]
+            if not cands:
+                return None
+            best = min(m.rank for m in cands if m.rank is not None)
+            top = sorted(m.person for m in cands if m.rank == best)
+            chosen = top[int(rng.integers(len(top)))]
+            if chosen == donor_name:
+                return test
+            if test == self.config.top:
+                return None
+            gid = int(chosen[1:])
+            typed[chosen] = self.haplotypes(np.array([gid]), layout)[0]
+            living.remove(chosen)
+            exp = self._expand(pedigree, hits, typed, living, trace, layout)
+        return None
 
     def _rates(self, layout: Layout) -> dict[str, float]:
         rates = {n: self.catalog.locus(n).copy_rate for n in layout.loci}
@@ -421,23 +530,48 @@ class Study:
         return rates
 
     # ------------------------------------------------------------------ trials
-    def trial(self, scenario: Scenario, donor: int, *, oracle: bool = False) -> Trial:
-        """One trace of ``scenario``: search (or oracle) hit, expansion, ranking."""
+    def trial(
+        self,
+        scenario: Scenario,
+        donor: int,
+        *,
+        oracle: bool = False,
+        rule: str = "top",
+        sequential: bool = False,
+    ) -> Trial:
+        """One trace of ``scenario``: hits by ``rule`` (:data:`HIT_RULES`; ``oracle=True``
+        is ``rule="oracle"``), expansion, ranking, and with ``sequential`` the
+        sequential tests."""
+        rule = "oracle" if oracle else rule
+        if rule not in HIT_RULES:
+            raise InputError(f"hit rule must be one of {', '.join(HIT_RULES)} (got {rule!r})")
         share = scenario.database_share
-        hit = (
-            self.oracle_hit(share, donor) if oracle else self.search_hit(scenario.kit, share, donor)
+        hits = (
+            [self.oracle_hit(share, donor)]
+            if rule == "oracle"
+            else self.search_hits(scenario.kit, share, donor, rule)
         )
-        if hit is None:
+        if not hits:
             return Trial(donor, None, None, "no hit", 0)
+        hit = hits[0]
         meioses = self.population.meioses(donor, hit)
-        inside, n, r, ties, posterior, predicted = self.rank_tree(
-            scenario, hit, donor, self._in_db(share)
+        inside, n, r, ties, posterior, predicted, families, tests = self.rank_tree(
+            scenario, hits, donor, sequential=sequential
         )
         chance = min(self.config.top, n) / n if inside and n else 0.0
         if not inside:
-            same = self.root[hit - self.start] == self.root[donor - self.start]
+            same = any(self.root[h - self.start] == self.root[donor - self.start] for h in hits)
             outcome = "links missing" if same else "wrong family"
-            return Trial(donor, hit, meioses, outcome, n, predicted=predicted)
+            return Trial(
+                donor,
+                hit,
+                meioses,
+                outcome,
+                n,
+                predicted=predicted,
+                hits=tuple(hits),
+                families=families,
+            )
         assert r is not None
         return Trial(
             donor,
@@ -452,6 +586,9 @@ class Study:
             top_k_share(r, ties, self.config.top),
             r <= self.config.top,
             chance,
+            tuple(hits),
+            families,
+            tests,
         )
 
     def _in_db(self, share: float) -> np.ndarray:
@@ -463,10 +600,20 @@ class Study:
         return self._masks[share]
 
     def run(
-        self, scenario: Scenario, n_traces: int, *, oracle: bool = False
+        self,
+        scenario: Scenario,
+        n_traces: int,
+        *,
+        oracle: bool = False,
+        rule: str = "top",
+        sequential: bool = False,
     ) -> tuple[Summary, list[Trial]]:
         """``n_traces`` traces of ``scenario`` (the same donors for every scenario with
-        the same database share)."""
+        the same database share), hits by ``rule``; ``sequential`` also runs the
+        sequential tests (``Summary.sequential``)."""
         donors = self.donors(scenario.database_share, n_traces)
-        trials = [self.trial(scenario, int(d), oracle=oracle) for d in donors]
+        trials = [
+            self.trial(scenario, int(d), oracle=oracle, rule=rule, sequential=sequential)
+            for d in donors
+        ]
         return Summary.of(trials), trials
