@@ -199,3 +199,80 @@ def test_expand__rate_founder_and_outside_options(
     assert "--outside-prior" in capsys.readouterr().err
     assert main([*args, "--outside-prior", "0.1"]) == 2
     assert "population frequency" in capsys.readouterr().err
+
+
+BASE = "DYS19=14,DYS389I=13,DYS389II=29,DYS390=24,DYS391=10,DYS392=13,DYS393=13,DYS437=15,DYS438=12,DYS439=11"
+
+
+def test_expand__top_hits_searches_then_expands_every_tied_family(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two unrelated men carry the trace's profile (tied at the top score) and a third
+    differs by one step: `--top-hits` searches the case, expands both tied families
+    together and leaves the third out; the search and the expansion are both audited."""
+    path = str(tmp_path / "store.db")
+    near = BASE.replace("DYS19=14", "DYS19=15")
+    with Database.create(path, "admin") as db:
+        admin = db.actor("admin")
+        db.add_user(admin, "ana", "analyst")
+        db.add_user(admin, "sam", "supervisor")
+        db.open_case(db.actor("ana"), "C1", purpose="cold case", legal_basis="court order")
+        db.import_records(
+            admin,
+            [
+                Record("spA", hap(BASE), 2, person="A1"),
+                Record("spB", hap(BASE), 3, person="B1"),
+                Record("spC", hap(near), 4, person="C1"),
+            ],
+        )
+    f = _links(tmp_path, "son,father\nA1,A0\nA2,A0\nB1,B0\nB2,B0\nC1,C0\nC2,C0\n")
+    assert main(["links", "import", f, "--db", path, "--user", "ana"]) == 0
+    args = ["expand", "--db", path, "--user", "ana", "--case", "C1", "--top-hits"]
+    assert main([*args, "--haplotype", BASE]) == 3  # familial search needs approval
+    assert "needs approval" in capsys.readouterr().err
+    with Database.open(path) as db:
+        db.approve_case(db.actor("sam"), "C1", familial=True)
+    assert main([*args, "--haplotype", BASE, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(doc["top_hits"]["specimens"]) == ["spA", "spB"]
+    assert doc["top_hits"]["tied"] == 2 and not doc["top_hits"]["truncated"]
+    assert {x["family"] for x in doc["families"]} == {"spA", "spB"}
+    persons = {m["person"] for m in doc["members"]}
+    assert persons == {"A0", "A1", "A2", "B0", "B1", "B2"}
+    with Database.open(path) as db:
+        actions = [e.action for e in db.audit_entries(db.actor("admin"), case="C1")]
+    assert actions[-3:] == ["search_familial", "read_identity", "expand"]
+    assert main([*args, "--haplotype", BASE, "--specimen", "spA"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(args) == 2
+    assert "--trace or --haplotype" in capsys.readouterr().err
+
+
+def test_expand__prior_file_restricts_and_weights_the_donors(
+    tmp_path: Path, store_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--prior person,weight`: unlisted men get weight 0 (or --default-weight); the
+    posterior is w·p_match normalised — recomputed here from the printed p_match."""
+    f = _links(tmp_path, "son,father\nS1,F\nS2,F\nG1,S1\nG2,S2\n")
+    assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
+    prior = tmp_path / "prior.csv"
+    prior.write_text("person,weight\nG1,0\nG2,2\n", encoding="utf-8")
+    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "spS1"]
+    args += ["--haplotype", "DYS19=15,DYS390=24", "--json", "--prior", str(prior)]
+    capsys.readouterr()
+    assert main(args) == 0
+    post = {m["person"]: m["posterior"] for m in json.loads(capsys.readouterr().out)["members"]}
+    assert post["G2"] == pytest.approx(1.0) and post["G1"] == 0 and post["S2"] == 0
+    assert main([*args, "--default-weight", "1"]) == 0
+    members = {m["person"]: m for m in json.loads(capsys.readouterr().out)["members"]}
+    w = {"G1": 0.0, "G2": 2.0, "S2": 1.0}
+    total = sum(w[p] * members[p]["p_match"] for p in w)
+    for p in w:
+        assert members[p]["posterior"] == pytest.approx(w[p] * members[p]["p_match"] / total)
+    prior.write_text("person,weight\nG1,0\nG2,-1\n", encoding="utf-8")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "prior.csv: line 3, column weight: '-1'" in err
+    prior.write_text("man,weight\nG1,1\n", encoding="utf-8")
+    assert main(args) == 2
+    assert "'person' and 'weight'" in capsys.readouterr().err

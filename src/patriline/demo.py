@@ -6,7 +6,8 @@
 3. Pick a trace donor who is *not* in the database but has a relative in it; drop two
    loci to mimic a degraded trace.
 4. An analyst opens a case, a supervisor approves familial search, the analyst searches.
-5. The top hit is expanded through the registry; the untested men are ranked as donors.
+5. The hits tied at the top score are expanded through the registry, then the top 3
+   hits (one joint ranking over their families); the untested men are ranked as donors.
 6. Frequency of the trace in the database, the audit chain verified.
 
 Every step goes through the same CLI a lab would use (``patriline.cli.main``); the
@@ -32,6 +33,22 @@ from patriline.cli import main
 
 OUT = Path("demo-output")
 console = Console(width=120)
+
+
+def report_donor(expansion: dict[str, Any], donor_person: str) -> None:
+    """One line: the families expanded and where the true donor landed."""
+    untested = [m for m in expansion["members"] if not m["typed"] and m.get("posterior")]
+    ranks = [m["rank"] for m in untested if m["person"] == donor_person]
+    families = ", ".join(f["family"] for f in expansion["families"])
+    where = (
+        f"the TRUE donor ranks {ranks[0]}"
+        if ranks
+        else "the TRUE donor is not in these trees (the hits are of other families)"
+    )
+    console.print(
+        f"   families of hits {families}: {len(expansion['members'])} men, "
+        f"{len(untested)} untested living candidates; {where}"
+    )
 
 
 def step(title: str) -> None:
@@ -158,39 +175,47 @@ def run() -> int:
         console.print("no candidate within 3 mismatches")
         return 0
 
-    step("5. Expand the top hits through the registry; rank untested men as donors")
-    summary = Table(title="Expansions of the top 3 hits (5 generations up and down)")
-    for col in ("hit", "men in tree", "untested", "TRUE donor's rank among untested"):
-        summary.add_column(col)
-    for i, cand in enumerate(candidates[:3]):
-        hit = cand["specimen"]
-        svg = OUT / f"tree-{hit}.svg"
-        expansion = cli(
-            "expand", "--db", db, "--user", "alice", "--case", "CASE-2026-001",
-            "--specimen", hit, "--haplotype", trace, "--generations", "5",
-            "--svg", str(svg), "--json", capture=True,
+    step("5. Expand the hits through the registry; rank the untested men as donors")
+    prior = OUT / "prior-living.csv"
+    with prior.open("w", encoding="utf-8") as fh:
+        fh.write("person,weight\n")
+        fh.writelines(f"{p},1\n" for p in pop.person_ids(living))
+    console.print(
+        f"prior: uniform over the {len(living):,} living men (from the civil registry; "
+        f"written to {prior}); the dead cannot have left the trace"
+    )
+    console.print("5a. Every hit tied at the top score, expanded together (--top-hits):")
+    tied = cli(
+        "expand", "--db", db, "--user", "alice", "--case", "CASE-2026-001", "--top-hits",
+        "--max-mismatches", "3", "--haplotype", trace, "--generations", "5",
+        "--prior", str(prior), "--json", capture=True,
+    )  # fmt: skip
+    report_donor(tied, donor_person)
+    top3 = [c["specimen"] for c in candidates[:3]]
+    console.print(f"5b. Widened to the top 3 hits {top3}, one joint ranking over their families:")
+    svg = OUT / "tree.svg"
+    args = [a for s in top3 for a in ("--specimen", s)]
+    joint = cli(
+        "expand", "--db", db, "--user", "alice", "--case", "CASE-2026-001", *args,
+        "--haplotype", trace, "--generations", "5", "--prior", str(prior), "--svg", str(svg),
+        "--json", capture=True,
+    )  # fmt: skip
+    untested = sorted(
+        (m for m in joint["members"] if not m["typed"] and m.get("rank")),
+        key=lambda m: (m["rank"], m["person"]),
+    )
+    table = Table(title=f"Untested men, ranked (tree drawn to {svg})")
+    for col in ("rank", "family", "person", "meioses from hit", "P(match)", "P(donor)",
+                "TRUE donor?"):  # fmt: skip
+        table.add_column(col)
+    for m in untested[:10]:
+        table.add_row(
+            str(m["rank"]), m["family"], m["person"], str(m["meioses_from_hit"]),
+            f"{m['p_match']:.3f}", f"{m['posterior']:.3f}",
+            "[bold green]yes[/bold green]" if m["person"] == donor_person else "",
         )  # fmt: skip
-        untested = sorted(
-            (m for m in expansion["members"] if not m["typed"] and m.get("rank")),
-            key=lambda m: m["rank"],
-        )
-        if i == 0:
-            table = Table(title=f"Untested men around {hit}, ranked (tree drawn to {svg})")
-            for col in ("rank", "person", "meioses from hit", "P(match)", "TRUE donor?"):
-                table.add_column(col)
-            for m in untested[:10]:
-                table.add_row(
-                    str(m["rank"]), m["person"], str(m["meioses_from_hit"]),
-                    f"{m['p_match']:.3f}",
-                    "[bold green]yes[/bold green]" if m["person"] == donor_person else "",
-                )  # fmt: skip
-            console.print(table)
-        ranks = [m["rank"] for m in untested if m["person"] == donor_person]
-        summary.add_row(
-            hit, str(len(expansion["members"])), str(len(untested)),
-            str(ranks[0]) if ranks else "not in this tree",
-        )  # fmt: skip
-    console.print(summary)
+    console.print(table)
+    report_donor(joint, donor_person)
 
     step("6. How common is the trace? (the store as reference: a search, in the case, audited)")
     cli("frequency", "--reference", db, "--user", "alice", "--case", "CASE-2026-001",

@@ -96,11 +96,20 @@ def _trace(trace: Path | None, haplotype: str | None) -> Haplotype | None:
 
 def expand(
     case: str = typer.Option(..., "--case", help="The case the expansion belongs to."),
-    specimen: list[str] = typer.Option(
-        ...,
+    specimen: list[str] | None = typer.Option(
+        None,
         "--specimen",
         help="A hit specimen (repeatable; hits of unrelated families, at most 10, are "
         "expanded together and ranked jointly).",
+    ),
+    top_hits: bool = typer.Option(
+        False,
+        "--top-hits",
+        help="Instead of --specimen: search the case for the trace (familial, "
+        "--max-mismatches) and expand every hit tied at the top score (at most 10).",
+    ),
+    max_mismatches: int = typer.Option(
+        3, "--max-mismatches", min=0, help="With --top-hits: mismatches allowed in the search."
     ),
     db: str | None = DB_OPTION,
     generations: int = typer.Option(
@@ -125,6 +134,18 @@ def expand(
         help="Reference haplotypes (any haplotype format; a column 'n' counts men per "
         "row) giving the founders' allele frequencies (default: uniform).",
     ),
+    prior: Path | None = typer.Option(
+        None,
+        "--prior",
+        help="CSV 'person,weight': prior weights of possible donors (e.g. 1 for men alive "
+        "and of plausible age, 0 for men excluded); unlisted men get --default-weight.",
+    ),
+    default_weight: float | None = typer.Option(
+        None,
+        "--default-weight",
+        min=0.0,
+        help="Prior weight of men not in --prior (default: 0 with --prior, else 1).",
+    ),
     outside_prior: float = typer.Option(
         0.0,
         "--outside-prior",
@@ -141,13 +162,22 @@ def expand(
     """Expand lineage hits into their paternal trees and rank the untested men as donors."""
     from patriline.pedigree.donor import DonorConfig
     from patriline.pedigree.expand import expand as expand_hit
-    from patriline.pedigree.priors import read_founder_frequencies
+    from patriline.pedigree.priors import read_donor_prior, read_founder_frequencies
     from patriline.store.database import Database
 
     profile = _trace(trace, haplotype)
+    if top_hits == bool(specimen):
+        raise InputError("give the hits (--specimen, repeatable) or --top-hits, not both")
+    if top_hits and profile is None:
+        raise InputError("--top-hits searches for the trace: give --trace or --haplotype")
     if outside_frequency is not None and outside_prior <= 0:
         raise InputError("--outside-frequency needs --outside-prior above 0")
+    weights = None if prior is None else read_donor_prior(prior)
     config = DonorConfig(
+        prior=weights,
+        default_weight=(
+            default_weight if default_weight is not None else (0.0 if weights else 1.0)
+        ),
         rate_points=rate_points,
         founder_frequencies=(
             None if founder_frequencies is None else read_founder_frequencies(founder_frequencies)
@@ -157,14 +187,33 @@ def expand(
     )
     with Database.open(_db_url(db)) as store:
         actor = store.actor(user or default_user())
-        result = expand_hit(
-            store, actor, case, specimen, generations=generations, trace=profile, config=config
-        )
+        picked = None
+        if top_hits:
+            from patriline.pedigree.hits import expand_top_hits
+
+            assert profile is not None
+            picked, result = expand_top_hits(
+                store, actor, case, profile, max_mismatches=max_mismatches,
+                generations=generations, config=config,
+            )  # fmt: skip
+        else:
+            result = expand_hit(
+                store, actor, case, specimen or [], generations=generations, trace=profile,
+                config=config,
+            )  # fmt: skip
     if svg is not None:
         from patriline.pedigree.draw import write_svg
 
         write_svg(result, svg)
     doc = result.to_dict()
+    if picked is not None:
+        doc["top_hits"] = {
+            "specimens": picked.specimens,
+            "score": picked.score,
+            "tied": picked.tied,
+            "truncated": picked.truncated,
+            "max_mismatches": max_mismatches,
+        }
     if as_json:
         emit_json(doc)
         return
@@ -190,6 +239,9 @@ def expand(
             "" if m["p_match"] is None else f"{m['p_match']:.3g}",
             "" if m["posterior"] is None else f"{m['posterior']:.3g}",
         )
+    if picked is not None:
+        cut = f" (first {len(picked.specimens)} of {picked.tied} tied)" if picked.truncated else ""
+        typer.echo(f"search: {len(picked.specimens)} hit(s) tied at the top score{cut}")
     console.print(table)
     if several and profile is not None:
         for f in doc["families"]:

@@ -51,6 +51,7 @@ __all__ = [
     "column_names",
     "column_values",
     "rate_nodes",
+    "read_donor_prior",
     "read_founder_frequencies",
 ]
 
@@ -176,6 +177,54 @@ class FounderFrequencies:
             f"allele frequencies ({self.source}{n}), {self.pseudo:g} added per grid state, "
             "renormalised on the grid; uniform at unlisted loci"
         )
+
+
+def read_donor_prior(path: str | Path) -> dict[str, float]:
+    """Prior weights of the men who could be the donor, from a CSV with the columns
+    ``person`` and ``weight`` (comma, semicolon or tab).
+
+    Typically 1 for every man alive and of plausible age, from the civil registry (the
+    store holds no birth or death dates), or 0 for a man already excluded. Weights are
+    relative; the ranking normalises them over the tree's untested men. Raises
+    :class:`InputError` naming the file, line, column and value of the first problem.
+    """
+    import csv
+
+    text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text.splitlines()[0] if text else "", delimiters=",;\t"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    rows = csv.reader(text.splitlines(), dialect)
+    header = [h.strip().lower() for h in next(rows, [])]
+    if "person" not in header or "weight" not in header:
+        raise InputError(f"{path}: line 1: the header needs the columns 'person' and 'weight'")
+    ip, iw = header.index("person"), header.index("weight")
+    out: dict[str, float] = {}
+    for line, row in enumerate(rows, start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) <= max(ip, iw):
+            raise InputError(f"{path}: line {line}: expected {len(header)} columns")
+        person, raw = row[ip].strip(), row[iw].strip()
+        try:
+            weight = float(raw)
+        except ValueError:
+            weight = float("nan")
+        if not person:
+            raise InputError(f"{path}: line {line}, column person: empty person ID")
+        if not (weight >= 0 and np.isfinite(weight)):
+            raise InputError(f"{path}: line {line}, column weight: {raw!r} is not a number >= 0")
+        if person in out and out[person] != weight:
+            raise InputError(
+                f"{path}: line {line}, column person: {person!r} given twice with different weights"
+            )
+        out[person] = weight
+    if not out:
+        raise InputError(f"{path}: no person in the file")
+    return out
 
 
 def read_founder_frequencies(
