@@ -7,7 +7,8 @@
   links go missing (docs/pedigree.md, "Acceptance study").
 
 Run: ``.venv/bin/python benchmarks/pedigree.py [--trials 300] [--males 200000]
-[--only accuracy] [--rows main|all]``.
+[--only accuracy] [--rows main|all]``; ``--only links``: importing links into a large
+registry (not in the default run).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -136,6 +139,126 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
     finally:
         subprocess.run(stop, capture_output=True)
         shutil.rmtree(pgtmp, ignore_errors=True)
+
+
+def links_import(rows: list[dict[str, object]]) -> None:
+    """``links import`` of 10,000 new links (9,500 new sons of registry men, 500 new
+    fathers above registry founders) into a registry of ``PATRILINE_BENCH_LINKS`` links
+    (default 1,000,000; families of 2,000 men, random recursive trees), on SQLite and on
+    PostgreSQL (a throwaway cluster as in ``store_expansion``, or ``PATRILINE_TEST_PG``).
+    Before: the link rules checked on the whole registry (``read_links(existing=
+    db.links())``, the path ``links import`` took); after: on the file's sons and the
+    chains above its fathers (``recorded=links_to_check``). Both then ``insert_links``,
+    which checks the rules again in its transaction (targeted)."""
+    import contextlib
+    import io
+    import os
+    import shutil
+    import subprocess
+    from functools import partial
+
+    from patriline.cli import main as cli_main
+    from patriline.pedigree.links_io import read_links
+    from patriline.store.database import Database
+    from patriline.store.links import links_to_check
+    from patriline.store.records import Link
+
+    total = int(os.environ.get("PATRILINE_BENCH_LINKS", "1000000"))
+    n_new = 10_000
+
+    def run(engine: str, url: str, tmp: Path) -> None:
+        rng = np.random.default_rng(9)
+        db = Database.create(url, "admin")
+        admin = db.actor("admin")
+        families = max(1, total // 1999)
+        t0 = time.perf_counter()
+        for first in range(0, families, 50):
+            links: list[Link] = []
+            for f in range(first, min(families, first + 50)):
+                fathers = (rng.random(2000) * np.arange(2000)).astype(np.int64)
+                links += [Link(f"R{f}_{i}", f"R{f}_{fathers[i]}") for i in range(1, 2000)]
+            db.insert_links(admin, links, source="registry")
+        stored = families * 1999
+        rows.append(
+            {
+                "what": f"insert_links ({engine}) building a registry of {stored:,} links "
+                "(batches of ~100,000, rules checked)",
+                "value": f"{time.perf_counter() - t0:.1f} s",
+            }
+        )
+
+        top = {f: f"R{f}_0" for f in range(families)}  # each family's founder
+
+        def new_file(tag: str) -> tuple[Path, list[Link]]:
+            men = rng.integers(0, 2000, n_new), rng.integers(0, families, n_new)
+            links = [
+                Link(f"{tag}{i}", f"R{f}_{m}")
+                for i, (m, f) in enumerate(zip(*men, strict=True))
+                if i < n_new - 500
+            ]
+            for i, f in enumerate(rng.choice(families, min(500, families), replace=False)):
+                links.append(Link(top[f], f"{tag}top{i}"))  # above the family's founder
+                top[f] = f"{tag}top{i}"
+            path = tmp / f"{tag}.csv"
+            path.write_text("son,father\n" + "".join(f"{x.son},{x.father}\n" for x in links))
+            return path, links
+
+        def import_with(path: Path, check: Callable[[], dict[str, Any]]) -> tuple[float, float]:
+            t = time.perf_counter()
+            result = read_links(path, hide_existing=True, **check())
+            t_check = time.perf_counter() - t
+            assert not result.problems and result.accepted > n_new - 500
+            db.insert_links(admin, [Link(x.son, x.father) for x in result.links], source=str(path))
+            return t_check, time.perf_counter() - t
+
+        checks: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("before: whole-registry check", lambda: {"existing": db.links()}),
+            ("after: targeted check", lambda: {"recorded": partial(links_to_check, db)}),
+        ]
+        for label, check in checks:
+            best = (float("inf"), float("inf"))
+            for k in range(1 if "before" in label else 3):
+                path, _ = new_file(f"{label[0]}{k}_")
+                best = min(best, import_with(path, check), key=lambda x: x[1])
+            rows.append(
+                {
+                    "what": f"links import ({engine}) of {n_new:,} links into {stored:,}, {label}",
+                    "value": f"{best[1]:.2f} s (check incl. reads {best[0]:.2f} s, "
+                    f"insert_links {best[1] - best[0]:.2f} s)",
+                }
+            )
+        path, _ = new_file("cli")
+        t = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = cli_main(["links", "import", str(path), "--db", url, "--user", "admin"])
+        rows.append(
+            {
+                "what": f"patriline links import ({engine}, in-process CLI) of {n_new:,} links",
+                "value": f"{time.perf_counter() - t:.2f} s (exit {code})",
+                "target": "flat in registry size",
+            }
+        )
+        db.close()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run("SQLite", str(Path(tmp) / "bench.db"), Path(tmp))
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from plugins.postgres import _pg_bin, _start_cluster
+
+        env = os.environ.get("PATRILINE_TEST_PG")
+        if env:
+            run("PostgreSQL", env, Path(tmp))
+            return
+        if _pg_bin() is None:
+            rows.append({"what": "links import (PostgreSQL)", "value": "skipped: no server"})
+            return
+        pgtmp = Path(tempfile.mkdtemp(prefix="plpg"))
+        cluster, stop = _start_cluster(pgtmp)
+        try:
+            run("PostgreSQL", cluster.new_database("bench_links"), Path(tmp))
+        finally:
+            subprocess.run(stop, capture_output=True)
+            shutil.rmtree(pgtmp, ignore_errors=True)
 
 
 #: Kits of the study: the database kit (searched) and a kit typed after the hit.
@@ -260,9 +383,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["speed", "store", "accuracy"],
+        choices=["speed", "store", "accuracy", "links"],
         action="append",
-        help="run only these parts (repeatable; default: all)",
+        help="run only these parts (repeatable; default: speed, store, accuracy)",
     )
     args = parser.parse_args(argv)
     parts = set(args.only or ["speed", "store", "accuracy"])
@@ -274,6 +397,8 @@ def main(argv: list[str] | None = None) -> None:
         store_expansion(rows)
     if "accuracy" in parts:
         accuracy(rows, args.trials, args.males, args.seed, args.rows)
+    if "links" in parts:
+        links_import(rows)
     rows.append({"what": "peak RSS", "value": f"{peak_rss_gb():.2f} GB"})
     report("pedigree", rows, bandwidth)
     if "accuracy" in parts:

@@ -42,15 +42,22 @@ def links_import(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import paternal links; strict (all or nothing) unless --lenient."""
+    from functools import partial
+
     from patriline.pedigree.links_io import read_links
     from patriline.store.database import Database
+    from patriline.store.links import links_to_check
     from patriline.store.records import Link as StoreLink
 
     with Database.open(_db_url(db)) as store:
         actor = store.actor(user or default_user())
         store.authorize(actor, "import")
         result = read_links(
-            file, format=fmt, strict=not lenient, existing=store.links(), hide_existing=True
+            file,
+            format=fmt,
+            strict=not lenient,
+            recorded=partial(links_to_check, store),
+            hide_existing=True,
         )
         digest = hashlib.sha256(file.read_bytes()).hexdigest()
         links = [

@@ -23,9 +23,13 @@ Formats
     ``father son [label]`` (an edge points from father to son; its label, if any, is
     the link's source). Person IDs are the node IDs.
 
-Every link is checked against the links already known (``existing``, e.g. the store's)
-and those accepted before it: a self-link, a son with two fathers and a link that
-closes a cycle are rejected (:class:`patriline.pedigree.model.LinkConflict`).
+Every link is checked against the links already known and those accepted before it: a
+self-link, a son with two fathers and a link that closes a cycle are rejected
+(:class:`patriline.pedigree.model.LinkConflict`). The links known are given whole
+(``existing``) or fetched for the file's own sons and fathers (``recorded``, e.g.
+:func:`patriline.store.links.links_to_check`: the sons' recorded links and the chains
+of fathers above the fathers), which gives the same verdicts at the cost of the file,
+not of the registry.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +108,7 @@ def read_links(
     strict: bool = True,
     existing: Iterable[Link | LinkLike | tuple[str, str]] = (),
     hide_existing: bool = False,
+    recorded: Callable[[Sequence[str], Sequence[str]], Iterable[Link | LinkLike]] | None = None,
 ) -> LinkReadResult:
     """Read paternal links from ``path``.
 
@@ -121,6 +126,13 @@ def read_links(
         Word a conflict with ``existing`` without naming the recorded father or chain of
         fathers (an import must not read the store's links; conflicts within the file
         are still named in full).
+    recorded : callable, optional
+        Instead of ``existing``: ``recorded(sons, fathers)`` gives the links known that
+        the file's links can conflict with, called once with the sons and fathers of
+        the file's links: the links of those sons and every link on the chains of
+        fathers above those fathers (e.g. ``functools.partial(links_to_check, db)``,
+        :func:`patriline.store.links.links_to_check`). The verdicts and messages are
+        those of ``existing`` holding every known link.
 
     Returns
     -------
@@ -138,6 +150,14 @@ def read_links(
         raise InputError(f"{path}: unknown link format {fmt!r} (use one of {', '.join(FORMATS)})")
     parser = {"csv": _parse_csv, "ped": _parse_ped, "tgf": _parse_tgf}[fmt]
     result = LinkReadResult(str(path), fmt, 0, [])
+    items: Iterable[Link | Problem | _Skip | _NodeLine] = parser(str(path), text)
+    late: InputError | None = None  # a parser error met after rows to check (recorded)
+    if recorded is not None:
+        if existing != ():
+            raise InputError("read_links: give existing or recorded, not both")
+        items, late = _parse_all(items)
+        new = [x for x in items if isinstance(x, Link)]
+        existing = recorded([x.son for x in new], [x.father for x in new])
     try:
         pedigree = Pedigree(existing)
     except LinkConflict as exc:  # the store's own links are inconsistent: not this file's fault
@@ -149,7 +169,7 @@ def read_links(
             raise ReadError(p)
         result.problems.append(p)
 
-    for item in parser(str(path), text):
+    for item in items:
         if isinstance(item, _Skip):
             result.rows += 1
             result.skipped += 1
@@ -179,7 +199,23 @@ def read_links(
                 else:
                     detail = _HIDDEN[exc.kind]
             problem(Problem(str(path), item.line, detail, column=column, value=value))
+    if late is not None:
+        raise late
     return result
+
+
+def _parse_all(
+    items: Iterable[Link | Problem | _Skip | _NodeLine],
+) -> tuple[list[Link | Problem | _Skip | _NodeLine], InputError | None]:
+    """Every row of a parser, and the error that ended it (raised after the rows before
+    it are checked, so a strict read stops at the same place as row by row)."""
+    out: list[Link | Problem | _Skip | _NodeLine] = []
+    try:
+        for item in items:
+            out.append(item)
+    except InputError as exc:
+        return out, exc
+    return out, None
 
 
 _HIDDEN = {

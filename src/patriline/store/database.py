@@ -623,7 +623,9 @@ class Database:
         """Insert paternal links atomically (persons created as needed); audited.
 
         A son already linked to the same father is ``unchanged``; to another father it is a
-        :class:`ConflictError` (nothing is written). Returns ``{"rows", "added", "unchanged"}``.
+        :class:`ConflictError` (nothing is written), as is a link that closes a cycle of
+        fathers (checked on the links concerned only, see :mod:`patriline.store.links`).
+        Returns ``{"rows", "added", "unchanged"}``.
         """
         from patriline.store.links import insert_links
 

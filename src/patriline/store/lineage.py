@@ -9,7 +9,8 @@ of ``paternal_links`` upwards (son → father) and ``ix_paternal_links_father`` 
 haplotypes in chunked ``IN`` queries (under SQLite's bound-variable limit).
 
 These are reads for the engines, like :meth:`Database.haplotype`; the caller checks
-access and writes the audit entries (``expand`` does both).
+access and writes the audit entries (``expand`` does both). The same upward CTE serves
+the link checks of an import (:mod:`patriline.store.links`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ def lineage_links(db: Database, persons: Sequence[str], generations: int) -> lis
     return [found[s] for s in sorted(found)]
 
 
+#: The PostgreSQL settings :func:`_index_walk` turns off.
+_INDEX_WALK = ("enable_hashjoin", "enable_mergejoin", "jit")
+
+
 def _index_walk(conn: Connection) -> None:
     """Make PostgreSQL follow the indexes in this read transaction (``SET LOCAL``).
 
@@ -89,7 +94,7 @@ def _index_walk(conn: Connection) -> None:
     nested loop over ``pk_paternal_links`` / ``ix_paternal_links_father`` is right
     whatever the statistics say; JIT compilation only adds ~0.2 s to such queries.
     """
-    for setting in ("enable_hashjoin", "enable_mergejoin", "jit"):
+    for setting in _INDEX_WALK:
         conn.execute(text(f"SET LOCAL {setting} = off"))
 
 
