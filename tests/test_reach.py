@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from patriline.encoding import Layout, decode
 from patriline.errors import InputError
 from patriline.haplotype import compare
+from patriline.search._index_build import locus_table
 from patriline.simulate import SimConfig, matching_men, reach, simulate
 from patriline.simulate._kernels import match_counts
 from patriline.simulate.reach import haplotype_classes, kit_view
@@ -54,10 +55,9 @@ def test_match_counts__equals_compare_reference(data: st.DataObject) -> None:
 
     ha, hb = decode(Encoded(layout, np.stack([q, d], axis=1)))
     expected = compare(ha, hb).mismatches
-    starts = np.array([layout.slice_of(n).start for n in layout.loci])
-    copies = np.array(layout.copies)
+    loci = locus_table(layout)
     for k in range(0, 4):
-        got = match_counts(q[None, :], d[None, :], starts, copies, k)[0]
+        got = match_counts(q[None, :], d[None, :], loci, k)[0]
         assert got == int(expected <= k)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from patriline.search._distance_kernels import LocusTable, row_mismatches
+
 __all__ = [
     "apply_steps",
     "inherit",
@@ -102,59 +104,17 @@ def meioses_pairs(
 
 
 @nb.njit(cache=True)
-def _row_mismatches(
-    q: np.ndarray, d: np.ndarray, starts: np.ndarray, copies: np.ndarray, limit: int
-) -> int:
-    """Mismatching locus copies between two rows (values only, no sentinels), stopping
-    once above ``limit``. Multi-copy loci take the pairing that minimises (steps,
-    mismatches), as :func:`patriline.haplotype.compare` does."""
-    total = 0
-    for k in range(starts.shape[0]):
-        s = starts[k]
-        c = copies[k]
-        if c == 1:
-            if q[s] != d[s]:
-                total += 1
-        elif c == 2:
-            s1 = abs(q[s] - d[s]) + abs(q[s + 1] - d[s + 1])
-            m1 = (q[s] != d[s]) + (q[s + 1] != d[s + 1])
-            s2 = abs(q[s] - d[s + 1]) + abs(q[s + 1] - d[s])
-            m2 = (q[s] != d[s + 1]) + (q[s + 1] != d[s])
-            if s2 < s1 or (s2 == s1 and m2 < m1):
-                total += m2
-            else:
-                total += m1
-        else:
-            # three copies: all six pairings
-            best_s = 1 << 30
-            best_m = 0
-            for p0 in range(3):
-                for p1 in range(3):
-                    if p1 == p0:
-                        continue
-                    p2 = 3 - p0 - p1
-                    st = abs(q[s] - d[s + p0]) + abs(q[s + 1] - d[s + p1])
-                    st += abs(q[s + 2] - d[s + p2])
-                    mm = (q[s] != d[s + p0]) + (q[s + 1] != d[s + p1]) + (q[s + 2] != d[s + p2])
-                    if st < best_s or (st == best_s and mm < best_m):
-                        best_s = st
-                        best_m = mm
-            total += best_m
-        if total > limit:
-            return total
-    return total
+def match_counts(queries: np.ndarray, db: np.ndarray, loci: LocusTable, k: int) -> np.ndarray:
+    """For each query row, the number of database rows within ``k`` mismatches.
 
-
-@nb.njit(cache=True)
-def match_counts(
-    queries: np.ndarray, db: np.ndarray, starts: np.ndarray, copies: np.ndarray, k: int
-) -> np.ndarray:
-    """For each query row, the number of database rows within ``k`` mismatches."""
+    Rows hold values only; mismatches are counted by the search's kernel
+    (:func:`patriline.search._distance_kernels.row_mismatches`), so by the rules of
+    :func:`patriline.haplotype.compare` (DYS389II on ``II - I``)."""
     out = np.zeros(queries.shape[0], dtype=np.int64)
     for i in range(queries.shape[0]):
         n = 0
         for j in range(db.shape[0]):
-            if _row_mismatches(queries[i], db[j], starts, copies, k) <= k:
+            if row_mismatches(queries[i], db[j], loci, k) <= k:
                 n += 1
         out[i] = n
     return out
@@ -162,18 +122,21 @@ def match_counts(
 
 @nb.njit(cache=True)
 def match_lists(
-    queries: np.ndarray, db: np.ndarray, starts: np.ndarray, copies: np.ndarray, k: int
+    queries: np.ndarray, db: np.ndarray, loci: LocusTable, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """CSR lists ``(indptr, indices)`` of database rows within ``k`` mismatches of each query."""
-    counts = match_counts(queries, db, starts, copies, k)
+    """CSR lists ``(indptr, indices)`` of database rows within ``k`` mismatches of each
+    query (one pass over the pairs; the index array grows by doubling)."""
     indptr = np.zeros(queries.shape[0] + 1, dtype=np.int64)
+    idx = np.empty(1024, dtype=np.int64)
+    p = 0
     for i in range(queries.shape[0]):
-        indptr[i + 1] = indptr[i] + counts[i]
-    idx = np.empty(indptr[-1], dtype=np.int64)
-    for i in range(queries.shape[0]):
-        p = indptr[i]
         for j in range(db.shape[0]):
-            if _row_mismatches(queries[i], db[j], starts, copies, k) <= k:
+            if row_mismatches(queries[i], db[j], loci, k) <= k:
+                if p == idx.shape[0]:
+                    grown = np.empty(2 * p, dtype=np.int64)
+                    grown[:p] = idx
+                    idx = grown
                 idx[p] = j
                 p += 1
-    return indptr, idx
+        indptr[i + 1] = p
+    return indptr, idx[:p].copy()

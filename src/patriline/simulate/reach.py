@@ -1,8 +1,9 @@
 """Reach analysis: how far a database of some share of the living men reaches.
 
 For each kit and database share: the share of trace donors with at least one database
-man matching exactly (or within ``k`` mismatching locus copies, counted as
-:func:`patriline.haplotype.compare` counts them), the meioses to the closest matching
+man matching exactly (or within ``k`` mismatching locus copies, counted by the search's
+kernel as :func:`patriline.haplotype.compare` counts them: DYS389II on its ``II - I``
+segment, so a DYS389I change counts once), the meioses to the closest matching
 database man, and the expected number of living men sharing a random man's profile
 (Andersen & Balding 2017).
 
@@ -30,8 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from patriline.encoding import Layout
 from patriline.errors import InputError
 from patriline.reference import Catalog, UnknownKitError, default_catalog
+from patriline.search._distance_kernels import LocusTable
+from patriline.search._index_build import locus_table
 from patriline.simulate._kernels import match_lists, meioses_pairs
 from patriline.simulate.population import Population, provenance
 from patriline.simulate.sampling import database_sample
@@ -46,6 +50,7 @@ __all__ = [
     "ReachResult",
     "ReachRow",
     "haplotype_classes",
+    "kit_locus_table",
     "kit_view",
     "matching_men",
     "reach",
@@ -86,6 +91,15 @@ def kit_view(population: Population, kit: str, catalog: Catalog | None = None) -
             copies.append(sl.stop - sl.start)
             cols.extend(range(sl.start, sl.stop))
     return KitView(k.id, np.array(cols), np.array(starts), np.array(copies))
+
+
+def kit_locus_table(layout: Layout, view: KitView) -> LocusTable:
+    """The search's :class:`LocusTable` of the kit's columns (``view.columns`` of
+    ``layout`` taken as one matrix), DYS389I/II included when the kit types both."""
+    firsts = set(view.columns[view.starts].tolist())
+    names = tuple(n for n in layout.loci if layout.slice_of(n).start in firsts)
+    copies = tuple(layout.slice_of(n).stop - layout.slice_of(n).start for n in names)
+    return locus_table(Layout(names, copies))
 
 
 def haplotype_classes(values: np.ndarray, view: KitView) -> np.ndarray:
@@ -279,6 +293,7 @@ def reach(
     living, values = population.alive(living_generations)
     rows: list[ReachRow] = []
     for view in views:
+        loci = kit_locus_table(population.layout, view)
         inv = haplotype_classes(values, view)
         counts = np.bincount(inv)
         mean = float((counts.astype(np.float64) ** 2).sum() / len(living) - 1.0)
@@ -301,9 +316,7 @@ def reach(
                 indptr = np.concatenate([[0], np.cumsum(hit)]).astype(np.int64)
                 idx = pos[hit].astype(np.int64)
             else:
-                indptr, idx = match_lists(
-                    kv[q_local], kv[db_local[first]], view.starts, view.copies, max_mismatches
-                )
+                indptr, idx = match_lists(kv[q_local], kv[db_local[first]], loci, max_mismatches)
             members = _class_members(db_hap.astype(np.int64))
             closest = _closest(population, living[q_local], indptr, idx, members, db)
             matched = closest != -2
