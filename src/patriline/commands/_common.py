@@ -23,6 +23,16 @@ def default_db() -> str | None:
     return os.environ.get("PATRILINE_DB")
 
 
+def store_url(db: str | None) -> str:
+    """The store named by ``--db``, else ``$PATRILINE_DB``; an error when neither is set."""
+    from patriline.errors import InputError
+
+    url = db or default_db()
+    if not url:
+        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    return url
+
+
 def default_user() -> str:
     return os.environ.get("PATRILINE_USER") or getpass.getuser()
 

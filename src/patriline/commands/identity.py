@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from patriline.commands._common import JSON_OPTION, default_db, default_user, emit_json
+from patriline.commands._common import JSON_OPTION, default_user, emit_json, store_url
 from patriline.errors import InputError
 
 __all__ = ["register"]
@@ -52,13 +52,6 @@ def _key(key_file: Path | None) -> str:
     return key
 
 
-def _url(db: str | None) -> str:
-    url = db or default_db()
-    if not url:
-        raise InputError("no store given: use --db URL or set PATRILINE_DB")
-    return url
-
-
 def identity_import(
     file: Path = typer.Argument(..., help="CSV: a person column and one column per field."),
     lenient: bool = typer.Option(
@@ -73,7 +66,7 @@ def identity_import(
     from patriline.store import Database
 
     key = _key(key_file)
-    with Database.open(_url(db)) as store:
+    with Database.open(store_url(db)) as store:
         summary = store.import_identities(
             store.actor(user or default_user()), file, key, lenient=lenient
         )
@@ -100,7 +93,7 @@ def identity_show(
     from patriline.store import Database
 
     key = _key(key_file)
-    with Database.open(_url(db)) as store:
+    with Database.open(store_url(db)) as store:
         data = store.identity(store.actor(user or default_user()), case, person, key)
     if as_json:
         emit_json({"person": person, "case": case, "identity": data})

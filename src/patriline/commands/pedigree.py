@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from patriline.commands._common import JSON_OPTION, console, default_db, default_user, emit_json
+from patriline.commands._common import (
+    JSON_OPTION,
+    console,
+    default_user,
+    emit_json,
+    store_url,
+)
 from patriline.errors import InputError
 from patriline.haplotype import AlleleError, Haplotype, parse_haplotype_string
 from patriline.reference import UnknownLocusError
@@ -19,13 +25,6 @@ links_app = typer.Typer(help="Paternal links (son → father) between registry p
 
 DB_OPTION = typer.Option(None, "--db", help="Store URL or SQLite path (default: $PATRILINE_DB).")
 USER_OPTION = typer.Option(None, "--user", help="Acting user (default: $PATRILINE_USER or login).")
-
-
-def _db_url(db: str | None) -> str:
-    url = db or default_db()
-    if not url:
-        raise InputError("no store given: use --db URL or set PATRILINE_DB")
-    return url
 
 
 @links_app.command("import")
@@ -49,7 +48,7 @@ def links_import(
     from patriline.store.links import links_to_check
     from patriline.store.records import Link as StoreLink
 
-    with Database.open(_db_url(db)) as store:
+    with Database.open(store_url(db)) as store:
         actor = store.actor(user or default_user())
         store.authorize(actor, "import")
         result = read_links(
@@ -192,7 +191,7 @@ def expand(
         outside_prior=outside_prior,
         outside_match=outside_frequency,
     )
-    with Database.open(_db_url(db)) as store:
+    with Database.open(store_url(db)) as store:
         actor = store.actor(user or default_user())
         picked = None
         if top_hits:

@@ -13,7 +13,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from patriline.commands._common import JSON_OPTION, console, default_db, default_user, emit_json
+from patriline.commands._common import (
+    JSON_OPTION,
+    console,
+    default_user,
+    emit_json,
+    store_url,
+)
 from patriline.errors import InputError
 
 DB_OPTION = typer.Option(
@@ -29,10 +35,7 @@ MIN_LOCI_OPTION = typer.Option(9, "--min-loci", help="Fewest locus copies compar
 def _open(db: str | None) -> Any:
     from patriline.store import Database
 
-    url = db or default_db()
-    if not url:
-        raise InputError("no store given: use --db URL or set PATRILINE_DB")
-    return Database.open(url)
+    return Database.open(store_url(db))
 
 
 def _read_traces(path: Path) -> list[tuple[str, Any]]:

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import typer
 
-from patriline.commands._common import JSON_OPTION, console, default_db, default_user, emit_json
+from patriline.commands._common import (
+    JSON_OPTION,
+    console,
+    default_user,
+    emit_json,
+    store_url,
+)
 from patriline.errors import InputError
 from patriline.haplotype import AlleleError, Haplotype, parse_haplotype_string
 from patriline.reference import UnknownLocusError
@@ -200,9 +206,7 @@ def report(
 
     if (trace is None) == (haplotype is None):
         raise typer.BadParameter("give the trace as exactly one of --trace FILE or --haplotype")
-    url = db or default_db()
-    if not url:
-        raise InputError("no store given: use --db URL or set PATRILINE_DB")
+    url = store_url(db)
     request = ReportRequest(
         db_url=url,
         user=user or default_user(),

@@ -16,12 +16,11 @@ import typer
 from patriline.commands._common import (
     JSON_OPTION,
     console,
-    default_db,
     default_user,
     emit_json,
     err_console,
+    store_url,
 )
-from patriline.errors import InputError
 from patriline.store import Actor, Database
 
 DB_OPTION = typer.Option(
@@ -39,10 +38,7 @@ retention_app = typer.Typer(help="Apply retention periods.", no_args_is_help=Tru
 
 @contextmanager
 def _session(db: str | None, user: str | None) -> Iterator[tuple[Database, Actor]]:
-    url = db or default_db()
-    if not url:
-        raise InputError("no store given: use --db URL or set PATRILINE_DB")
-    store = Database.open(url)
+    store = Database.open(store_url(db))
     try:
         yield store, store.actor(user or default_user())
     finally:
@@ -154,13 +150,6 @@ def case_approve(
     typer.echo(f"case {case} approved for familial search")
 
 
-def _store_url(db: str | None) -> str:
-    url = db or default_db()
-    if not url:
-        raise InputError("no store given: use --db URL or set PATRILINE_DB")
-    return url
-
-
 def audit_verify(
     db: str | None = DB_OPTION,
     anchor: list[Path] | None = typer.Option(
@@ -174,7 +163,7 @@ def audit_verify(
     from patriline.store.audit import read_anchors
 
     anchors = [a for path in anchor or [] for a in read_anchors(path)]
-    with Database.open(_store_url(db)) as store:
+    with Database.open(store_url(db)) as store:
         result = store.verify_audit(anchors)
     if as_json:
         emit_json(
@@ -206,7 +195,7 @@ def audit_anchor(
     """Print the verified chain head as one JSON line (entries, hash, time) to keep
     outside the store; `audit verify --anchor FILE` later proves the log was not
     rewritten up to it."""
-    with Database.open(_store_url(db)) as store:
+    with Database.open(store_url(db)) as store:
         line = store.audit_anchor().to_line()
     if out is not None:
         with out.open("a", encoding="utf-8") as fh:
