@@ -39,7 +39,13 @@ from patriline.pedigree.priors import FounderFrequencies, column_names, column_v
 from patriline.reference import Catalog, default_catalog
 from patriline.stats.mutation import StepwiseModel
 
-__all__ = ["ColumnSet", "TreeArrays", "build_columns"]
+__all__ = ["ColumnSet", "TreeArrays", "build_columns", "segment_rate"]
+
+
+def segment_rate(catalog: Catalog) -> float:
+    """Per-meiosis rate of the DYS389II − DYS389I segment: ``rate(II) − rate(I)`` (II
+    holds I, so a DYS389I change is counted once), floored at 1e-5."""
+    return max(catalog.locus("DYS389II").copy_rate - catalog.locus("DYS389I").copy_rate, 1e-5)
 
 
 @dataclass(frozen=True)
@@ -163,8 +169,7 @@ def build_columns(
         locus_nodes: tuple[tuple[float, ...], tuple[float, ...]] | None = None
         if rate is None:
             if segment:
-                first = catalog.locus("DYS389I")
-                rate = max(locus.copy_rate - first.copy_rate, 1e-5)
+                rate = segment_rate(catalog)
             else:
                 rate = locus.copy_rate
                 locus_nodes = rate_nodes(locus, points) if points else None

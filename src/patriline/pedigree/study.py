@@ -45,6 +45,7 @@ import numpy as np
 from patriline.encoding import Layout
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
+from patriline.pedigree.columns import segment_rate
 from patriline.pedigree.config import DonorConfig
 from patriline.pedigree.expand import Expansion, Member, expand_pedigree
 from patriline.pedigree.hits import tied_top_hits
@@ -224,7 +225,7 @@ class Study(StudySetup):
     def _rates(self, layout: Layout) -> dict[str, float]:
         rates = {n: self.catalog.locus(n).copy_rate for n in layout.loci}
         if "DYS389I" in rates and "DYS389II" in rates:
-            rates["DYS389II"] = max(rates["DYS389II"] - rates["DYS389I"], 1e-5)
+            rates["DYS389II"] = segment_rate(self.catalog)
         return rates
 
     # ------------------------------------------------------------------ trials
