@@ -103,11 +103,29 @@ def identity_show(
         typer.echo(f"  {name}: {value}")
 
 
-def identity_new_key() -> None:
-    """Print a fresh identity key; keep it outside the store (e.g. a key file)."""
+def identity_new_key(
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Write the key to this new file (mode 0600, never overwritten) instead of printing it.",
+    ),
+) -> None:
+    """Print a fresh identity key, or write it to a new private key file (--out)."""
+    from patriline._files import private_open
     from patriline.store import new_identity_key
 
-    typer.echo(new_identity_key())
+    key = new_identity_key()
+    if out is None:
+        typer.echo(key)
+        return
+    try:
+        with private_open(out, "x", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+    except FileExistsError:
+        raise InputError(f"--out {out}: file exists (a key file is never overwritten)") from None
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write: {exc.strerror}") from None
+    typer.echo(f"identity key written to {out} (mode 0600)")
 
 
 def register(app: typer.Typer) -> None:

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from patriline._files import write_private
 from patriline.errors import InputError
 from patriline.stats import _dlmix_kernels as K
 
@@ -238,7 +239,7 @@ class DLMixFit:
         doc = self.to_dict()
         if selection is not None:
             doc["selection"] = selection.table()
-        Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        write_private(path, json.dumps(doc, indent=2) + "\n")
 
 
 def load_fit(path: str | Path) -> DLMixFit:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from patriline import __version__
+from patriline._files import private_dir
 from patriline.encoding import EXTRA, Encoded, Layout
 from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
@@ -70,7 +71,7 @@ class Database:
         if norm.startswith("sqlite"):
             path = make_url(norm).database
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                private_dir(Path(path).parent)
         engine = (
             make_engine(norm)
             if busy_timeout is None
