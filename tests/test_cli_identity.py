@@ -40,6 +40,9 @@ def id_store_fixture(
     assert _run(capsys, "import", str(f))[0] == 0
     assert _run(capsys, "user", "add", "ana", "--role", "analyst")[0] == 0
     assert _run(capsys, "user", "add", "aud", "--role", "auditor")[0] == 0
+    # Envelope encryption: ana registers her key and boss (admin) grants her the data key.
+    assert _run(capsys, "identity", "register", "--user", "ana")[0] == 0
+    assert _run(capsys, "identity", "grant", "ana")[0] == 0
     code = _run(
         capsys,
         "case",

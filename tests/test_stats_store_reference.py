@@ -40,11 +40,13 @@ def test_load_reference__store_without_user_is_refused(reference_store_fixture: 
 
 def test_load_reference__fit_reads_are_audited(reference_store_fixture: Any) -> None:
     db = reference_store_fixture
+    # A store-wide fit needs 100 profiles (statistics_policy.toml): 30 + 90 more.
+    db.import_records(db.actor("ann"), records(90, start=30))
     ref = load_reference(db, user="ann", purpose="fit")
-    assert ref.encoded.n_rows == 30
+    assert ref.encoded.n_rows == 120
     entries = _stats_entries(db)
     assert len(entries) == 1
-    assert entries[0].user == "ann" and entries[0].result["rows"] == 30
+    assert entries[0].user == "ann" and entries[0].result["rows"] == 120
 
 
 def test_frequency_summary__store_needs_a_case(reference_store_fixture: Any) -> None:

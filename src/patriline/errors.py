@@ -6,6 +6,7 @@ __all__ = [
     "AccessDenied",
     "ConflictError",
     "DatabaseBusy",
+    "DisclosureRefused",
     "InputError",
     "NotFound",
     "PatrilineError",
@@ -26,6 +27,11 @@ class AccessDenied(PatrilineError):
     """The actor's role, or the case, does not allow the operation."""
 
     exit_code = 3
+
+
+class DisclosureRefused(AccessDenied):
+    """A statistic over the store that would publish what fewer than k men share, or a
+    store too small for store-wide statistics (docs/safeguards.md)."""
 
 
 class NotFound(PatrilineError):

@@ -1,7 +1,8 @@
 """CLI commands for identity data: ``identity import|show|new-key`` (parse, call, format).
 
-Identities are encrypted with the user's Fernet key, which the store never holds
-(docs/safeguards.md). The key comes from ``--key-file`` or ``$PATRILINE_IDENTITY_KEY``,
+Identities are encrypted with the store's data key, wrapped for each user who may read
+them; a user's own identity key unwraps it and never enters the store
+(docs/safeguards.md). ``identity register|grant|revoke`` manage who holds it. The key comes from ``--key-file`` or ``$PATRILINE_IDENTITY_KEY``,
 never from a command-line value (other users of the machine could read it in the
 process list). Access and audit are the library's (``Database.import_identities``,
 ``Database.identity``).
@@ -103,11 +104,71 @@ def identity_show(
         typer.echo(f"  {name}: {value}")
 
 
-def identity_new_key() -> None:
-    """Print a fresh identity key; keep it outside the store (e.g. a key file)."""
+def identity_new_key(
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Write the key to this new file (mode 0600, never overwritten) instead of printing it.",
+    ),
+) -> None:
+    """Print a fresh identity key, or write it to a new private key file (--out)."""
+    from patriline._files import private_open
     from patriline.store import new_identity_key
 
-    typer.echo(new_identity_key())
+    key = new_identity_key()
+    if out is None:
+        typer.echo(key)
+        return
+    try:
+        with private_open(out, "x", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+    except FileExistsError:
+        raise InputError(f"--out {out}: file exists (a key file is never overwritten)") from None
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write: {exc.strerror}") from None
+    typer.echo(f"identity key written to {out} (mode 0600)")
+
+
+def identity_register(
+    key_file: Path | None = KEY_OPTION,
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Record your public identity key so a holder can grant you the data key."""
+    from patriline.store import Database
+
+    key = _key(key_file)
+    with Database.open(store_url(db)) as store:
+        public = store.register_identity_key(store.actor(user or default_user()), key)
+    typer.echo(f"public identity key registered: {public}")
+
+
+def identity_grant(
+    grantee: str = typer.Argument(..., help="User to grant the identity data key to."),
+    key_file: Path | None = KEY_OPTION,
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Wrap the store's identity data key for a user who registered a key (admin, holder)."""
+    from patriline.store import Database
+
+    key = _key(key_file)
+    with Database.open(store_url(db)) as store:
+        store.grant_identity_key(store.actor(user or default_user()), grantee, key)
+    typer.echo(f"identity data key granted to {grantee}")
+
+
+def identity_revoke(
+    grantee: str = typer.Argument(..., help="User whose wrapped data key is removed."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Remove a user's wrapped identity data key (admin): he can no longer decrypt."""
+    from patriline.store import Database
+
+    with Database.open(store_url(db)) as store:
+        store.revoke_identity_key(store.actor(user or default_user()), grantee)
+    typer.echo(f"identity data key of {grantee} revoked")
 
 
 def register(app: typer.Typer) -> None:
@@ -115,4 +176,7 @@ def register(app: typer.Typer) -> None:
     identity_app.command("import")(identity_import)
     identity_app.command("show")(identity_show)
     identity_app.command("new-key")(identity_new_key)
+    identity_app.command("register")(identity_register)
+    identity_app.command("grant")(identity_grant)
+    identity_app.command("revoke")(identity_revoke)
     app.add_typer(identity_app, name="identity")

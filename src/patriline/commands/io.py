@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from patriline._files import private_open
 from patriline.commands._common import JSON_OPTION, console, emit_json
 from patriline.errors import InputError
 from patriline.io import ReadError, ReadResult, check_format, read, write
@@ -85,7 +86,7 @@ def _problem_json(p: Problem) -> dict[str, Any]:
 
 def _write_rejects(problems: list[Problem], path: Path) -> None:
     try:
-        with open(path, "w", encoding="utf-8", newline="") as fh:
+        with private_open(path, "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
             w.writerow(_PROBLEM_KEYS)
             for p in problems:

@@ -90,7 +90,10 @@ def fit(
     )
     for row in selection.table():
         mark = "  <- chosen" if row["chosen"] else ""
-        conv = "" if row["converged"] else f"  (not converged: {row['note']})"
+        if row.get("withheld"):
+            conv = f"  ({row['note']})"
+        else:
+            conv = "" if row["converged"] else f"  (not converged: {row['note']})"
         console.print(
             f"  {row['clusters']:2d} clusters  logL {row['log_likelihood']:12.3f}  "
             f"BIC {row['bic']:12.3f}{conv}{mark}"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from patriline._files import private_open
 from patriline.encoding import DTYPE, EXTRA, MISSING, Encoded, Layout, encode, encode_allele
 from patriline.haplotype import Allele, AlleleError, AlleleKind
 from patriline.io._build import Collector, Column, RowBuilder, plan_header
@@ -286,7 +287,7 @@ def write_encoded(
                 col[r] = _quote(allele_text(a))
         out_cols.append(col)
     header = ",".join(_quote(h) for h in ["specimen", *extra_columns, *layout.loci])
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with private_open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(header + "\n")
         for start in range(0, n, 100_000):  # in blocks: bounded memory for the joined text
             rows = zip(*(c[start : start + 100_000] for c in out_cols), strict=True)

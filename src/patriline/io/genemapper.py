@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from patriline._files import private_open
 from patriline.io._build import Collector, Column, RowBuilder, role_of, suggest
 from patriline.io._text import header_line, iter_rows, read_text, sniff_delimiter
 from patriline.io.model import Problem, ReadError, ReadResult, Record
@@ -141,7 +142,7 @@ def write_genemapper(
     for r in records:
         for a in r.haplotype.alleles.values():
             width = max(width, len(a.values))
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with private_open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
         w.writerow(["Sample Name", "Marker", *[f"Allele {i + 1}" for i in range(width)]])
         for r in records:

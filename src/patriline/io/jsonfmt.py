@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from patriline._files import private_open
 from patriline.io._build import Collector, Column, RowBuilder, role_of, suggest
 from patriline.io._text import read_text
 from patriline.io.model import Problem, ReadError, ReadResult, Record
@@ -151,7 +152,7 @@ def write_json(
 ) -> int:
     """Write canonical JSON, one record per line."""
     names = columns_for(records, loci, catalog)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+    with private_open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(f'{{"format": "{FORMAT_NAME}", "version": {FORMAT_VERSION}, "records": [\n')
         for i, r in enumerate(records):
             obj: dict[str, Any] = {"specimen": r.specimen}

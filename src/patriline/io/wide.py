@@ -13,6 +13,7 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from patriline._files import private_open
 from patriline.haplotype import Allele, AlleleKind, Haplotype, format_tenths
 from patriline.io._build import Collector, RowBuilder, plan_header
 from patriline.io._columnar import chunks, columnar_ok, compiled_chunk
@@ -222,7 +223,7 @@ def write_table(
         header.append("kit")
     header += field_names + names
     cache: dict[Allele, str] = {}
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with private_open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
         w.writerow(header)
         for r in records:

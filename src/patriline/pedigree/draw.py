@@ -19,6 +19,7 @@ import graphviz
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
+from patriline._files import write_private
 from patriline.errors import InputError
 from patriline.haplotype import compare
 from patriline.pedigree.expand import Expansion
@@ -168,5 +169,5 @@ def write_svg(expansion: Expansion, path: str | Path) -> Path:
         raise InputError("drawing needs graphviz's 'dot' program (apt install graphviz)")
     path = Path(path)
     svg = expansion_graph(expansion).pipe(format="svg")
-    path.write_bytes(svg)
+    write_private(path, svg)
     return path

@@ -8,7 +8,9 @@ number of carriers of a profile, taken from a simulated country (the distributio
 class sizes of identical profiles, as in Andersen & Balding 2017) and binomial sampling
 into the store, ``P(S = s | c) ∝ pi(s) Binom(c; s, p)``; the report gives ``E[S - c | c]``
 (men outside the store sharing the profile) and ``P(S > c | c)``. Only aggregates by
-``c`` are reported: no profile or specimen leaves the store.
+``c`` are reported: no profile or specimen leaves the store; from a store, rows of fewer
+than k lineages are pooled and a store below the policy's minimum size is refused
+(:mod:`patriline.stats.disclosure`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from patriline.errors import InputError
 from patriline.simulate.population import Population, provenance
 from patriline.simulate.reach import KitView, haplotype_classes, kit_view
 
-__all__ = ["ExposureReport", "ExposureRow", "exposure", "exposure_from_store"]
+__all__ = ["ExposureReport", "ExposureRow", "exposure", "exposure_from_store", "pool_rows"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class ExposureRow:
     expected_outside_per_lineage: float
     p_any_outside: float
     expected_outside_total: float
+    #: For a pooled row (lineages of ``stored_men`` to ``stored_men_max`` stored men,
+    #: pooled so that no row describes fewer than k lineages): the largest count.
+    stored_men_max: int | None = None
 
 
 @dataclass
@@ -66,8 +71,11 @@ class ExposureReport:
             f"{'P(any outside)':>15} {'E[outside] total':>17}",
         ]
         for r in self.rows:
+            men = str(r.stored_men)
+            if r.stored_men_max is not None and r.stored_men_max != r.stored_men:
+                men = f"{r.stored_men}-{r.stored_men_max}"
             lines.append(
-                f"{r.stored_men:>10} {r.lineages:>9} {r.expected_outside_per_lineage:>19.2f} "
+                f"{men:>10} {r.lineages:>9} {r.expected_outside_per_lineage:>19.2f} "
                 f"{r.p_any_outside:>15.1%} {r.expected_outside_total:>17.1f}"
             )
         lines.append(f"expected men outside the store exposed: {self.expected_outside_total:.0f}")
@@ -129,6 +137,41 @@ def exposure(stored: Encoded, kit: str, country: Population) -> ExposureReport:
     )
 
 
+def pool_rows(rows: list[ExposureRow], k: int) -> list[ExposureRow]:
+    """Pool neighbouring rows (from the largest ``stored_men`` down) until each describes at
+    least ``k`` lineages, so no row tells the size of one family; totals are kept."""
+    out: list[list[ExposureRow]] = []
+    bucket: list[ExposureRow] = []
+    for r in sorted(rows, key=lambda r: -r.stored_men):
+        bucket.append(r)
+        if sum(b.lineages for b in bucket) >= k:
+            out.append(bucket)
+            bucket = []
+    if bucket:
+        if out:
+            out[-1].extend(bucket)
+        else:
+            out.append(bucket)
+    pooled = []
+    for group in reversed(out):
+        if len(group) == 1:
+            pooled.append(group[0])
+            continue
+        lineages = sum(r.lineages for r in group)
+        total = sum(r.expected_outside_total for r in group)
+        pooled.append(
+            ExposureRow(
+                min(r.stored_men for r in group),
+                lineages,
+                total / lineages,
+                sum(r.p_any_outside * r.lineages for r in group) / lineages,
+                total,
+                max(r.stored_men for r in group),
+            )
+        )
+    return pooled
+
+
 def _kit_loci(country: Population, view: KitView) -> tuple[str, ...]:
     """The kit's loci in the country's layout order (catalog order)."""
     starts = set(view.columns.tolist())
@@ -137,15 +180,26 @@ def _kit_loci(country: Population, view: KitView) -> tuple[str, ...]:
 
 def exposure_from_store(db: Any, actor: Any, kit: str, country: Population) -> ExposureReport:
     """:func:`exposure` for the active specimens of a store (one per person); checks the
-    ``stats`` permission and writes an audit entry."""
+    ``stats`` permission and writes an audit entry.
+
+    A store-wide statistic (docs/safeguards.md): refused for a store of fewer persons
+    than the policy's minimum, and rows of fewer than ``k`` lineages are pooled
+    (:func:`pool_rows`, :mod:`patriline.stats.disclosure`).
+    """
+    from patriline.stats.disclosure import check_store_size, statistics_policy
+
     db.authorize(actor, "stats")
     ids, enc = db.encoded(Layout.universal())
     persons: dict[str, int] = {}
     for i, sid in enumerate(ids):
         persons.setdefault(db.person_of(sid), i)
+    policy = statistics_policy()
+    check_store_size(len(persons), "exposure report", policy)
     rows = np.array(sorted(persons.values()), dtype=np.int64)
     stored = Encoded(enc.layout, np.ascontiguousarray(enc.values[:, rows]))
     report = exposure(stored, kit, country)
+    report.rows = pool_rows(report.rows, policy.k)
+    report.provenance = report.provenance | {"disclosure": policy.to_dict()}
     db.audit(
         actor,
         "stats",

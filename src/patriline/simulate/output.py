@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from patriline._files import private_dir, private_open, write_private
 from patriline.encoding import Encoded, Layout
 from patriline.errors import InputError
 from patriline.haplotype import format_tenths
@@ -69,7 +70,7 @@ def _write_haplotypes(
         from patriline.io.encoded import write_encoded
     except ImportError:  # pragma: no cover - io not installed
         lines = _csv_lines(population, ids, values, catalog)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_private(path, "\n".join(lines) + "\n")
         return
     persons = population.person_ids(ids)
     n = len(ids)
@@ -92,7 +93,7 @@ def write_population(
     catalog = catalog or default_catalog()
     out = Path(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out)
     except OSError as exc:
         raise InputError(f"{out}: cannot create the output directory: {exc}") from None
     gens = population.kept_generations
@@ -112,7 +113,7 @@ def write_population(
             population.person_ids(ids[kept]), population.person_ids(fathers[kept]), strict=True
         )
     ]
-    (out / "links.csv").write_text("\n".join(link_lines) + "\n", encoding="utf-8")
+    write_private(out / "links.csv", "\n".join(link_lines) + "\n", encoding="utf-8")
     gen_of = population.generation_of(ids)
     living_gen = population.n_generations
     founders = population.founder_of(ids)
@@ -132,7 +133,7 @@ def write_population(
             strict=True,
         )
     ]
-    (out / "males.csv").write_text("\n".join(male_lines) + "\n", encoding="utf-8")
+    write_private(out / "males.csv", "\n".join(male_lines) + "\n", encoding="utf-8")
     arrays: dict[str, Any] = {
         "sizes": population.sizes,
         "parent": population.parent,
@@ -141,7 +142,8 @@ def write_population(
         "ids": ids,
     }
     arrays.update({f"haplotypes_{g}": population.haplotypes[g] for g in gens})
-    np.savez_compressed(out / "truth.npz", **arrays)
+    with private_open(out / "truth.npz", "wb") as fh:
+        np.savez_compressed(fh, **arrays)
     summary = {
         "layout": json.loads(population.layout.to_json()),
         "generations": population.n_generations,
@@ -153,9 +155,11 @@ def write_population(
         "id_format": "M + global id zero-padded; specimen S + same digits",
         "config": population.config.to_dict(),
     }
-    (out / "truth.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (out / "provenance.json").write_text(
-        json.dumps(population.provenance, indent=2, default=str), encoding="utf-8"
+    write_private(out / "truth.json", json.dumps(summary, indent=2), encoding="utf-8")
+    write_private(
+        out / "provenance.json",
+        json.dumps(population.provenance, indent=2, default=str),
+        encoding="utf-8",
     )
     return summary
 

@@ -42,12 +42,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from patriline.errors import InputError
+from patriline._files import write_private
+from patriline.errors import DisclosureRefused, InputError
 from patriline.stats import _dlmix_kernels as K
+
+if TYPE_CHECKING:
+    from patriline.stats.disclosure import StatisticsPolicy
 
 __all__ = [
     "DLMixFit",
@@ -58,6 +62,7 @@ __all__ = [
     "fit_range",
     "load_fit",
     "n_parameters",
+    "withhold_disclosive",
 ]
 
 FORMAT = "patriline-dlmix"
@@ -238,7 +243,7 @@ class DLMixFit:
         doc = self.to_dict()
         if selection is not None:
             doc["selection"] = selection.table()
-        Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        write_private(path, json.dumps(doc, indent=2) + "\n")
 
 
 def load_fit(path: str | Path) -> DLMixFit:
@@ -530,9 +535,12 @@ class FitSelection:
 
     fits: dict[int, DLMixFit]
     best: DLMixFit
+    #: Table rows of fits left out because they would disclose fewer than k men
+    #: (:func:`withhold_disclosive`); their centres are not kept.
+    withheld: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def table(self) -> list[dict[str, Any]]:
-        return [
+        rows = [
             {
                 "clusters": c,
                 "log_likelihood": f.log_likelihood,
@@ -544,6 +552,7 @@ class FitSelection:
             }
             for c, f in sorted(self.fits.items())
         ]
+        return sorted([*rows, *self.withheld.values()], key=lambda r: int(r["clusters"]))
 
 
 def fit_range(
@@ -569,3 +578,53 @@ def fit_range(
         notes = "; ".join(f"{c}: {f.note}" for c, f in fits.items())
         raise InputError(f"no fit converged ({notes})")
     return FitSelection(fits, min(good, key=lambda f: f.bic))
+
+
+def withhold_disclosive(
+    selection: FitSelection,
+    x: np.ndarray,
+    weights: np.ndarray | None = None,
+    policy: StatisticsPolicy | None = None,
+) -> FitSelection:
+    """The selection without the fits that would publish what fewer than ``k`` men share.
+
+    For a fit over the store (:mod:`patriline.stats.disclosure`): a fit is withheld when
+    one of its clusters describes fewer than ``k`` of the men ``x`` or its centre is a
+    haplotype held by 1 to ``k - 1`` of them; its table row stays (likelihood and BIC,
+    no centres) with the reason, and the best remaining converged fit by BIC is chosen.
+    Raises :class:`~patriline.errors.DisclosureRefused` when no fit remains.
+    """
+    from patriline.stats.disclosure import fit_disclosure, statistics_policy
+
+    policy = policy or statistics_policy()
+    x = np.asarray(x)
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
+    kept: dict[int, DLMixFit] = {}
+    withheld: dict[int, dict[str, Any]] = dict(selection.withheld)
+    for c, f in selection.fits.items():
+        reasons = fit_disclosure(f.y, f.tau, x, w, policy)
+        if not reasons:
+            kept[c] = f
+            continue
+        withheld[c] = {
+            "clusters": c,
+            "log_likelihood": f.log_likelihood,
+            "n_parameters": f.n_parameters,
+            "bic": f.bic,
+            "converged": f.converged,
+            "chosen": False,
+            "withheld": True,
+            "note": "withheld: " + "; ".join(reasons),
+        }
+    good = [f for f in kept.values() if f.converged]
+    if not good:
+        notes = "; ".join(f"{c} clusters: {r['note']}" for c, r in sorted(withheld.items()))
+        raise DisclosureRefused(
+            f"no fit can be published without disclosing fewer than k = {policy.k} stored "
+            f"men ({notes}); try fewer clusters"
+        )
+    best = min(good, key=lambda f: f.bic)
+    best.provenance = best.provenance | {
+        "disclosure": policy.to_dict() | {"withheld_clusters": sorted(withheld)}
+    }
+    return FitSelection(kept, best, withheld)

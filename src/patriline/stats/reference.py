@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from patriline.encoding import MISSING, OFF_LADDER, Encoded, Layout, encode
-from patriline.errors import AccessDenied, InputError
+from patriline.errors import AccessDenied, DisclosureRefused, InputError
 from patriline.haplotype import AlleleError, Haplotype
 from patriline.reference import UnknownLocusError
+from patriline.stats.disclosure import check_store_size
 
 __all__ = ["DesignMatrix", "ReferenceSet", "design_matrix", "load_reference"]
 
@@ -36,6 +37,9 @@ class ReferenceSet:
     weights: np.ndarray
     source: str
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: True for a store read for a store-wide statistic (not a case's frequency): what is
+    #: published from it obeys ``patriline.stats.disclosure`` (k-anonymity).
+    store_wide: bool = False
 
     @property
     def size(self) -> float:
@@ -149,7 +153,9 @@ def _from_store(db: Any, source: str, user: Any, case: str | None, purpose: str)
     Reading a store as a reference population reads genetic data, so it needs a user of
     the store. A profile's frequency against a store (``purpose="frequency"``) tells
     whether that profile is stored: it is authorised like an exact search, in a case.
-    A model fit (``purpose="fit"``) needs the ``stats`` right. Both are audited.
+    A model fit (``purpose="fit"``) needs the ``stats`` right and a store of at least
+    the policy's minimum size (:mod:`patriline.stats.disclosure`; what is published from
+    it is limited to what ``k`` men share). Both are audited, a refusal too.
     """
     if user is None:
         raise AccessDenied(
@@ -167,7 +173,21 @@ def _from_store(db: Any, source: str, user: Any, case: str | None, purpose: str)
     else:
         db.authorize(actor, "stats", case)
     ids, enc = db.encoded()
-    ref = ReferenceSet(list(ids), enc, np.ones(enc.n_rows), source)
+    store_wide = purpose != "frequency"
+    if store_wide:
+        try:
+            check_store_size(enc.n_rows, f"{source}: {purpose} over the store")
+        except DisclosureRefused as exc:
+            db.audit(
+                actor,
+                "stats",
+                case=case,
+                purpose=f"reference population ({purpose})",
+                params={"reference": "store", "use": purpose},
+                result={"rows": enc.n_rows, "refused": str(exc)},
+            )
+            raise
+    ref = ReferenceSet(list(ids), enc, np.ones(enc.n_rows), source, store_wide=store_wide)
     seq = db.change_seq() if hasattr(db, "change_seq") else None
     ref.provenance = {"source": source, "store_change_seq": seq, "rows": enc.n_rows}
     db.audit(

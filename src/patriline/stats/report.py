@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 
+from patriline._files import write_private
 from patriline.errors import InputError, PatrilineError
 from patriline.haplotype import Haplotype, Status, compare
 from patriline.stats.relatedness import GenerationsPosterior, likelihood_ratio, tmrca_posterior
@@ -231,7 +232,7 @@ def write_report(request: ReportRequest, out: str | Path) -> Path:
     path = Path(out)
     html = render(build_context(request))
     try:
-        path.write_text(html, encoding="utf-8")
+        write_private(path, html)
     except OSError as exc:
         raise InputError(f"{path}: cannot write the report ({exc.strerror})") from None
     return path

@@ -8,7 +8,13 @@ from typing import Any
 
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
-from patriline.stats.dlmix import DLMixFit, FitConfig, FitSelection, fit_range
+from patriline.stats.dlmix import (
+    DLMixFit,
+    FitConfig,
+    FitSelection,
+    fit_range,
+    withhold_disclosive,
+)
 from patriline.stats.frequency import count_matches, dlmix_frequency, kappa_estimate
 from patriline.stats.reference import DesignMatrix, ReferenceSet, design_matrix, load_reference
 
@@ -173,7 +179,11 @@ def fit_reference(
     clusters: Sequence[int] = range(1, 7),
     config: FitConfig | None = None,
 ) -> FitSelection:
-    """Fit dlmix models to a reference (clusters by BIC), with provenance recorded."""
+    """Fit dlmix models to a reference (clusters by BIC), with provenance recorded.
+
+    For a store read as a store-wide reference (``ref.store_wide``) the fits that would
+    disclose fewer than ``k`` stored men are withheld (:func:`withhold_disclosive`).
+    """
     design = design or design_matrix(ref)
     provenance = {
         "source": ref.source,
@@ -186,4 +196,7 @@ def fit_reference(
         "software": _software(),
         "method": "discrete Laplace mixture, EM as disclapmix (Andersen et al. 2013)",
     }
-    return fit_range(design.x, design.weights, clusters, design.columns, config, provenance)
+    selection = fit_range(design.x, design.weights, clusters, design.columns, config, provenance)
+    if ref.store_wide:  # published to users who may not search: k-anonymity
+        selection = withhold_disclosive(selection, design.x, design.weights)
+    return selection

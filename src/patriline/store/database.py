@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from patriline import __version__
+from patriline._files import private_dir
 from patriline.encoding import EXTRA, Encoded, Layout
 from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
@@ -70,7 +71,7 @@ class Database:
         if norm.startswith("sqlite"):
             path = make_url(norm).database
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                private_dir(Path(path).parent)
         engine = (
             make_engine(norm)
             if busy_timeout is None
@@ -654,7 +655,8 @@ class Database:
     def set_identity(
         self, actor: Actor, person: str, data: dict[str, Any], key: str | bytes
     ) -> None:
-        """Store identity data for ``person`` encrypted with ``key`` (Fernet); audited."""
+        """Store identity data for ``person``, encrypted with the store's data key that
+        ``key`` unwraps (envelope encryption); audited."""
         from patriline.store.identity import set_identity
 
         set_identity(self, actor, person, data, key)
@@ -676,6 +678,24 @@ class Database:
         from patriline.store.identity import read_identity
 
         return read_identity(self, actor, case, person, key)
+
+    def register_identity_key(self, actor: Actor, key: str | bytes) -> str:
+        """Record ``actor``'s public identity key (:mod:`patriline.store.identity`)."""
+        from patriline.store.identity import register_identity_key
+
+        return register_identity_key(self, actor, key)
+
+    def grant_identity_key(self, actor: Actor, user: str, key: str | bytes) -> None:
+        """Wrap the store's identity data key for ``user`` (``user_admin``, a holder)."""
+        from patriline.store.identity import grant_identity_key
+
+        grant_identity_key(self, actor, user, key)
+
+    def revoke_identity_key(self, actor: Actor, user: str) -> None:
+        """Remove ``user``'s wrapped identity data key (``user_admin``)."""
+        from patriline.store.identity import revoke_identity_key
+
+        revoke_identity_key(self, actor, user)
 
     def expunge(self, actor: Actor, specimen: str, reason: str) -> Any:
         """Remove a specimen and what derives from it; see :mod:`patriline.store.expunge`.

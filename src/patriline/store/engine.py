@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import QueuePool, StaticPool
 
+from patriline._files import FILE_MODE, make_private
 from patriline.errors import DatabaseBusy, InputError
 
 __all__ = ["WRITE_LOCK", "is_busy", "make_engine", "normalize_url", "write_transaction"]
@@ -53,6 +54,8 @@ def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engi
     """Create the engine for a normalized URL, with the SQLite transaction set-up."""
     if url.startswith("sqlite"):
         memory = make_url(url).database in (None, "", ":memory:")
+        if not memory:
+            private_sqlite_file(str(make_url(url).database))
         engine = create_engine(
             url,
             connect_args={"timeout": busy_timeout, "check_same_thread": False},
@@ -80,6 +83,34 @@ def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engi
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+#: Files SQLite keeps beside a store (it creates them with the store file's mode).
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(path: str) -> None:
+    """Create the SQLite file ``path`` as ``0600`` before SQLite writes to it, and take
+    group/other access away from an existing one and its ``-wal``/``-shm``/``-journal``.
+
+    SQLite creates its journal, WAL and shared-memory files with the mode of the store
+    file, so a private store file keeps them private whatever the umask.
+    """
+    if path.startswith("file:"):
+        return
+    if not os.path.exists(path):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        except FileExistsError:
+            pass
+        except OSError:
+            return  # let SQLite report the error for the path
+        else:
+            os.fchmod(fd, FILE_MODE)
+            os.close(fd)
+    for name in (path, *(path + s for s in SQLITE_SIDECARS)):
+        if os.path.exists(name):
+            make_private(name)
 
 
 def is_busy(exc: BaseException) -> bool:

@@ -1,12 +1,28 @@
-"""Identity data, encrypted at rest with Fernet (AES-128-CBC + HMAC-SHA256, ``cryptography``).
+"""Identity data, encrypted at rest with envelope encryption (``cryptography``).
 
-The key is the user's (e.g. ``PATRILINE_IDENTITY_KEY``, made with
-:func:`new_identity_key`); the store never keeps it. Without the key, identity rows are
-opaque tokens; with a wrong key, reading fails with a clear error.
+Every identity is encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under one random
+*data key* of the store (the DEK), which the store keeps only *wrapped* for each user
+allowed to read identities: sealed to that user's X25519 public key (an ephemeral
+X25519 key agreement, HKDF-SHA256, Fernet; the ECIES pattern of RFC 9180's base mode).
+A user's private key (``PATRILINE_IDENTITY_KEY`` or a key file, made with
+:func:`new_identity_key`: 32 random bytes, URL-safe base64) never enters the store; the
+store holds its public key and the wrapped DEK (``meta`` rows ``identity_key:<user>``).
+
+* The first identity write of a store creates the DEK, wrapped for the writer.
+* A user registers a public key (:func:`register_identity_key`); a holder of the DEK with
+  the ``user_admin`` right grants it to him (:func:`grant_identity_key`), without
+  learning his private key; revoking removes his wrapped DEK (:func:`revoke_identity_key`).
+* Each decryption unwraps the DEK with the reader's own key inside an authorised read
+  in a case, audited (also when it fails).
+
+A store written before envelope encryption holds identities encrypted directly with a
+shared key: that key becomes the store's DEK the first time a user presents it, wrapped
+for that user (see docs/safeguards.md for what remains of the shared key's risk).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -15,12 +31,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, insert, select
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
 
-from patriline.errors import InputError, NotFound
+from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
 from patriline.store import audit as _audit
 from patriline.store.importer import _IN_CHUNK, file_sha256, lookup
-from patriline.store.schema import identities, persons
+from patriline.store.schema import identities, meta, persons
 
 if TYPE_CHECKING:
     from patriline.store.access import Actor, Case
@@ -30,9 +50,14 @@ __all__ = [
     "IdentityImport",
     "IdentityProblem",
     "fernet",
+    "grant_identity_key",
+    "identity_key_holders",
     "import_identities",
     "new_identity_key",
+    "public_identity_key",
     "read_identity",
+    "register_identity_key",
+    "revoke_identity_key",
     "set_identity",
 ]
 
@@ -52,15 +77,206 @@ def fernet(key: str | bytes) -> Fernet:
         ) from None
 
 
+# ---------------------------------------------------------------- envelope (wrapped DEK)
+_META_PREFIX = "identity_key:"
+_HKDF_INFO = b"patriline identity data key v1"
+
+
+def _private_key(key: str | bytes) -> X25519PrivateKey:
+    fernet(key)  # same format and message as before: 32 url-safe base64 bytes
+    raw = base64.urlsafe_b64decode(key.encode() if isinstance(key, str) else key)
+    return X25519PrivateKey.from_private_bytes(raw)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def public_identity_key(key: str | bytes) -> str:
+    """The public key (URL-safe base64) of a user's identity key; the store keeps only this."""
+    return _b64(_private_key(key).public_key().public_bytes_raw())
+
+
+def _kek(shared: bytes, ephemeral: bytes, recipient: bytes) -> Fernet:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=ephemeral + recipient, info=_HKDF_INFO
+    ).derive(shared)
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _wrap(dek: bytes, public: str) -> str:
+    """Seal ``dek`` to the X25519 public key ``public``: ``ephemeral-public.token``."""
+    recipient = base64.urlsafe_b64decode(public)
+    eph = X25519PrivateKey.generate()
+    eph_pub = eph.public_key().public_bytes_raw()
+    shared = eph.exchange(X25519PublicKey.from_public_bytes(recipient))
+    return _b64(eph_pub) + "." + _kek(shared, eph_pub, recipient).encrypt(dek).decode()
+
+
+def _unwrap(wrapped: str, key: str | bytes) -> bytes:
+    head, token = wrapped.split(".", 1)
+    eph_pub = base64.urlsafe_b64decode(head)
+    private = _private_key(key)
+    recipient = private.public_key().public_bytes_raw()
+    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    return _kek(shared, eph_pub, recipient).decrypt(token.encode())
+
+
+def _key_rows(conn: Connection) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        select(meta.c.key, meta.c.value).where(meta.c.key.like(_META_PREFIX + "%"))
+    ).all()
+    return {k[len(_META_PREFIX) :]: json.loads(v) for k, v in rows}
+
+
+def _put_key_row(conn: Connection, user: str, doc: dict[str, Any], *, new: bool) -> None:
+    value = json.dumps(doc, sort_keys=True)
+    if new:
+        conn.execute(insert(meta).values(key=_META_PREFIX + user, value=value))
+    else:
+        conn.execute(update(meta).where(meta.c.key == _META_PREFIX + user).values(value=value))
+
+
+def _wrong_key(user: str) -> InputError:
+    return InputError(
+        f"identity key does not decrypt this store's identity data (wrong key: not the key "
+        f"registered for user {user!r})"
+    )
+
+
+def _data_key(conn: Connection, user: str, key: str | bytes, *, create: bool) -> bytes:
+    """The store's DEK, unwrapped with ``user``'s key (created, or adopted from a store
+    written before envelope encryption, and wrapped for ``user`` when the store has none)."""
+    rows = _key_rows(conn)
+    mine = rows.get(user)
+    public = public_identity_key(key)
+    if mine is not None and mine.get("wrapped_dek"):
+        if mine["public_key"] != public:
+            raise _wrong_key(user)
+        try:
+            return _unwrap(mine["wrapped_dek"], key)
+        except InvalidToken:
+            raise _wrong_key(user) from None
+    if any(r.get("wrapped_dek") for r in rows.values()):
+        raise AccessDenied(
+            f"user {user!r} holds no identity key of this store; the user registers one "
+            f"(patriline identity register --user {user}) and a holder with the user_admin "
+            f"right grants it (patriline identity grant {user})"
+        )
+    legacy = conn.execute(select(identities.c.payload).limit(1)).scalar_one_or_none()
+    if legacy is not None:  # identities encrypted directly with a shared key (older store)
+        dek = key.encode() if isinstance(key, str) else bytes(key)
+        try:
+            fernet(dek).decrypt(bytes(legacy))
+        except InvalidToken:
+            raise InputError(
+                "identity key does not decrypt this store's identity data (wrong key)"
+            ) from None
+        origin = "adopted shared key"
+    elif create:
+        dek, origin = Fernet.generate_key(), "created"
+    else:
+        raise NotFound("the store holds no identity data")
+    doc = {
+        "public_key": public,
+        "wrapped_dek": _wrap(dek, public),
+        "granted_by": user,
+        "granted_at": _audit.now(),
+    }
+    _put_key_row(conn, user, doc, new=mine is None)
+    _audit.append(
+        conn, user=user, role=None, action="identity_key", params={"data_key": origin, "user": user}
+    )
+    return dek
+
+
+def register_identity_key(db: Database, actor: Actor, key: str | bytes) -> str:
+    """Record ``actor``'s public identity key so a holder can grant him the data key.
+
+    Idempotent for the same key; a different key while a data key is wrapped for him
+    must be revoked first. Returns the public key. Audited (``identity_key``).
+    """
+    user = db.actor(actor.name).name  # a user of the store
+    public = public_identity_key(key)
+    with db.write() as conn:
+        mine = _key_rows(conn).get(user)
+        if mine is not None and mine["public_key"] == public:
+            return public
+        if mine is not None and mine.get("wrapped_dek"):
+            raise ConflictError(
+                f"user {user!r} holds a data key for another identity key; revoke it first "
+                f"(patriline identity revoke {user})"
+            )
+        doc = {"public_key": public, "wrapped_dek": None, "granted_by": None, "granted_at": None}
+        _put_key_row(conn, user, doc, new=mine is None)
+        _audit.append(
+            conn,
+            user=user,
+            role=actor.role,
+            action="identity_key",
+            params={"register": user, "public_key": public},
+        )
+    return public
+
+
+def grant_identity_key(db: Database, actor: Actor, user: str, key: str | bytes) -> None:
+    """Wrap the store's data key for ``user`` (who registered a public key), unwrapping
+    it with ``actor``'s own ``key``: needs ``user_admin`` and a wrapped data key."""
+    db.authorize(actor, "user_admin")
+    db.actor(user)  # NotFound for an unknown user
+    with db.write() as conn:
+        target = _key_rows(conn).get(user)
+        if target is None:
+            raise NotFound(
+                f"user {user!r} has registered no identity key (patriline identity register "
+                f"--user {user}, with that user's key file)"
+            )
+        dek = _data_key(conn, actor.name, key, create=True)
+        target = _key_rows(conn)[user]
+        target |= {"wrapped_dek": _wrap(dek, target["public_key"])}
+        target |= {"granted_by": actor.name, "granted_at": _audit.now()}
+        _put_key_row(conn, user, target, new=False)
+        _audit.append(
+            conn, user=actor.name, role=actor.role, action="identity_key", params={"grant": user}
+        )
+
+
+def revoke_identity_key(db: Database, actor: Actor, user: str) -> None:
+    """Remove ``user``'s wrapped data key (``user_admin``); never the last holder's."""
+    db.authorize(actor, "user_admin")
+    with db.write() as conn:
+        rows = _key_rows(conn)
+        if user not in rows:
+            raise NotFound(f"user {user!r} holds no identity key of this store")
+        holders = [u for u, r in rows.items() if r.get("wrapped_dek")]
+        if holders == [user]:
+            raise ConflictError(
+                f"user {user!r} is the last holder of the data key: revoking would leave every "
+                "identity unreadable; grant it to another user first"
+            )
+        conn.execute(delete(meta).where(meta.c.key == _META_PREFIX + user))
+        _audit.append(
+            conn, user=actor.name, role=actor.role, action="identity_key", params={"revoke": user}
+        )
+
+
+def identity_key_holders(db: Database) -> list[str]:
+    """The users a data key is wrapped for (who may decrypt identities within a case)."""
+    with db.read() as conn:
+        return sorted(u for u, r in _key_rows(conn).items() if r.get("wrapped_dek"))
+
+
 def set_identity(
     db: Database, actor: Actor, person: str, data: dict[str, Any], key: str | bytes
 ) -> None:
     """Encrypt and store (or replace) the identity of ``person``; the audit entry holds no data."""
     db.authorize(actor, "import")
-    token = fernet(key).encrypt(json.dumps(data, sort_keys=True).encode())
+    fernet(key)
     with db.write() as conn:
         if conn.execute(select(persons.c.id).where(persons.c.id == person)).first() is None:
             raise NotFound(f"no person {person!r} in the store")
+        dek = _data_key(conn, actor.name, key, create=True)
+        token = fernet(dek).encrypt(json.dumps(data, sort_keys=True).encode())
         conn.execute(delete(identities).where(identities.c.person == person))
         conn.execute(
             insert(identities).values(
@@ -82,16 +298,36 @@ def read_identity(
     """Decrypt the identity of ``person``: needs a case; audited (also when it fails)."""
     c = db.authorize(actor, "read_identity", case)
     assert c is not None
+    fernet(key)
+    error: Exception | None = None
+    dek = b""
     with db.read() as conn:
         token = conn.execute(
             select(identities.c.payload).where(identities.c.person == person)
         ).scalar_one_or_none()
-    found = token is not None
-    db.audit(actor, "read_identity", case=c, params={"person": person}, result={"found": found})
+        adopt = token is not None and not any(
+            r.get("wrapped_dek") for r in _key_rows(conn).values()
+        )
+    if token is not None:
+        try:
+            if adopt:  # a store from before envelope encryption: adopt its shared key
+                with db.write() as conn:
+                    dek = _data_key(conn, actor.name, key, create=False)
+            else:
+                with db.read() as conn:
+                    dek = _data_key(conn, actor.name, key, create=False)
+        except (AccessDenied, InputError) as exc:
+            error = exc
+    result: dict[str, Any] = {"found": token is not None}
+    if error is not None:
+        result["error"] = str(error)
+    db.audit(actor, "read_identity", case=c, params={"person": person}, result=result)
     if token is None:
         raise NotFound(f"no identity stored for person {person!r}")
+    if error is not None:
+        raise error
     try:
-        return dict(json.loads(fernet(key).decrypt(bytes(token))))
+        return dict(json.loads(fernet(dek).decrypt(bytes(token))))
     except InvalidToken:
         raise InputError(
             "identity key does not decrypt this store's identity data (wrong key)"
@@ -161,7 +397,8 @@ def import_identities(
     path : str or Path
         CSV (comma, semicolon or tab separated, UTF-8).
     key : str or bytes
-        The user's Fernet key (:func:`new_identity_key`); the store never keeps it.
+        The user's identity key (:func:`new_identity_key`), which unwraps the store's data
+        key (created for this user on the store's first identity write); never stored.
     lenient : bool
 
     Returns
@@ -185,6 +422,7 @@ def import_identities(
         if problems and not lenient:
             raise InputError(f"{problems[0]} (nothing was written)")
         with db.write() as conn:
+            token = fernet(_data_key(conn, actor.name, key, create=True))
             wanted = [p for p, _, _ in rows]
             known = {r[0] for r in lookup(conn, persons.c.id, wanted)}
             good = []

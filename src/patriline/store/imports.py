@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from patriline import __version__
+from patriline._files import private_open
 from patriline.errors import InputError
 from patriline.io.encoded import EncodedRead
 from patriline.io.model import Problem, ReadError, Record
@@ -35,7 +36,7 @@ def write_rejects(
     path: str | Path, problems: Sequence[Problem], conflicts: Sequence[Any] = ()
 ) -> int:
     """Write one CSV line per rejected row (and per conflict) with its reason; return the count."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with private_open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(REJECT_COLUMNS)
         for p in problems:
