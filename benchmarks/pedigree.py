@@ -2,7 +2,7 @@
 
 * Ranking speed: a simulated paternal tree of 2,000 men, 300 typed, Yfiler Plus (27
   locus copies); target ≤ 2 s per ranking.
-* Accuracy on a simulated population (pedigree/study.py): share of untested donors
+* Accuracy on a simulated population (verification/donor_study): share of untested donors
   with a relative in the database ranked in the top 5, with a complete registry and as
   links go missing (docs/pedigree.md, "Acceptance study").
 
@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # verification/
 
 from _common import peak_rss_gb, read_bandwidth_gbs, report, timed
 
-from patriline.pedigree.check import simulate_family
 from patriline.pedigree.donor import rank_donors
+from patriline.testing import simulate_family
 
 
 def speed(rows: list[dict[str, object]]) -> None:
@@ -284,13 +285,13 @@ def accuracy(
     seed: int = 1,
     which: str = "main",
 ) -> None:
-    """The acceptance study of issue 7 on a simulated population (pedigree/study.py):
+    """The acceptance study of issue 7 on a simulated population (verification/donor_study):
     the main rows (``which="main"``) or every kit, database 5 % and 10 %, 0/10/25/50 %
     links missing (``"all"``); hits: the top one, every one tied at the top score (joint
     expansion of their families), the oracle's. Beside the static top 5, the share found
     within 5 sequential tests (re-ranked after each non-donor). Prints a markdown table
     (docs/pedigree.md, "Acceptance study")."""
-    from patriline.pedigree.study import Scenario, Study, StudyConfig
+    from verification.donor_study import Scenario, Study, StudyConfig
 
     t0 = time.perf_counter()
     study = Study(StudyConfig(males=males, seed=seed))

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from patriline.haplotype import parse_haplotype_string as hap
 from patriline.pedigree import _peeling
-from patriline.pedigree.check import simulate_family
 from patriline.pedigree.donor import (
     FLAG_MESSAGE,
     DonorConfig,
@@ -25,6 +24,7 @@ from patriline.pedigree.donor import (
 )
 from patriline.pedigree.model import Pedigree
 from patriline.stats.mutation import StepwiseModel, difference_table
+from patriline.testing import simulate_family
 
 PLAIN = StepwiseModel(two_step_share=0.0, non_stepwise_rate=0.0)
 

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import parse_haplotype_string as hap
 from patriline.io.model import Record
-from patriline.pedigree.check import donor_study
 from patriline.pedigree.draw import colour_of, expansion_graph, write_svg
 from patriline.pedigree.expand import expand, expand_pedigree, lineage_members
 from patriline.pedigree.model import Pedigree
 from patriline.store.database import Database
 from patriline.store.records import Link as StoreLink
+from patriline.testing import donor_study
 
 
 def _village() -> Pedigree:

@@ -1,4 +1,4 @@
-"""The donor-ranking acceptance study (pedigree/study.py) on a tiny simulated population.
+"""The donor-ranking acceptance study (verification/donor_study) on a tiny simulated population.
 
 The figures themselves come from ``benchmarks/pedigree.py``; these tests check the
 machinery: the random-tie formula, who counts as an eligible donor, that missing links
@@ -13,9 +13,9 @@ import itertools
 
 import numpy as np
 import pytest
+from verification.donor_study import Scenario, Study, StudyConfig, Summary, top_k_share
 
 from patriline.errors import InputError
-from patriline.pedigree.study import Scenario, Study, StudyConfig, Summary, top_k_share
 
 #: 100 + 150 generations as in the study, ending at 4,000 men (≈ 12,000 living).
 TINY = StudyConfig(males=4000, seed=5)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.naive import linear_scan
 
 from patriline.encoding import Encoded, Layout, encode
 from patriline.errors import InputError
@@ -21,28 +22,6 @@ YFP = CATALOG.kit("yfiler_plus").loci
 # A small layout with every kind of locus: single-copy, DYS389 I/II, 2- and 3-copy.
 SMALL_LOCI = ("DYS19", "DYS389I", "DYS389II", "DYS390", "DYS385", "DYF399S1", "DYS458", "DYS392")
 SMALL = Layout.for_loci(SMALL_LOCI)
-
-
-def linear_scan(
-    trace: Haplotype,
-    ids: list[str],
-    haps: list[Haplotype],
-    max_mismatches: int | None,
-    max_steps: int | None,
-    min_loci: int,
-) -> dict[str, tuple[int, int, int]]:
-    """The slow, obviously correct reference: compare the trace with every profile."""
-    out = {}
-    for s, h in zip(ids, haps, strict=True):
-        c = compare(trace, h)
-        if c.loci_compared < min_loci:
-            continue
-        if max_mismatches is not None and c.mismatches > max_mismatches:
-            continue
-        if max_steps is not None and c.steps > max_steps:
-            continue
-        out[s] = (c.loci_compared, c.mismatches, c.steps)
-    return out
 
 
 def as_dict(hits: object) -> dict[str, tuple[int, int, int]]:

@@ -1,6 +1,6 @@
 """The set-up of the acceptance study: population, registry, databases, traces, trees.
 
-Everything the analyst is given, before any search (:mod:`patriline.pedigree.study`
+Everything the analyst is given, before any search (:mod:`verification.donor_study.study`
 runs the searches, expansions and rankings on it):
 
 1. **Population** — :func:`patriline.simulate.simulate` with the published study's
@@ -133,7 +133,7 @@ class Scenario:
 
 class StudySetup:
     """A simulated population with its registry, databases, eligible donors and the
-    registry trees around hits (:class:`patriline.pedigree.study.Study` runs the trials).
+    registry trees around hits (:class:`verification.donor_study.study.Study` runs the trials).
 
     The population is simulated once; databases (per share), donors and dropped links
     are drawn from seeds derived from ``config.seed``, so scenarios that differ in one

@@ -4,7 +4,7 @@ Issue 7 asks: for traces whose donor is untested but whose relative is in the
 database, is the true donor in the top 5 of the ranked list (≥ 80 % of cases with a
 complete tree), and how does that fall as links go missing? This module answers it end
 to end with the real components, on the set-up of
-:mod:`patriline.pedigree.study_setup` (population, registry, databases, traces; Olsen
+:mod:`verification.donor_study.setup` (population, registry, databases, traces; Olsen
 et al. 2025). For each trace the analyst's steps: search the database
 (:class:`patriline.search.index.SearchIndex` within ``max_mismatches``, ranked by
 :func:`patriline.search.rank.rank`), take the top hit (rule ``"top"``) or every hit tied
@@ -15,7 +15,7 @@ hits give a forest ranked jointly) with the prior uniform over the living untest
 of the tree(s), and record the donor's place. The *oracle* rule takes as hit the
 database member nearest the donor in the true tree.
 
-The figure (:mod:`patriline.pedigree.study_metrics`): the share of traces whose donor is
+The figure (:mod:`verification.donor_study.metrics`): the share of traces whose donor is
 in the top 5 with ties broken at random (:func:`top_k_share`); a donor outside the
 expansion (no hit, a hit in another family, links missing) counts as a miss, and the
 reason is recorded.
@@ -50,10 +50,11 @@ from patriline.pedigree.config import DonorConfig
 from patriline.pedigree.expand import Expansion, Member, expand_pedigree
 from patriline.pedigree.hits import tied_top_hits
 from patriline.pedigree.model import Pedigree
-from patriline.pedigree.study_metrics import OUTCOMES, Summary, Trial, top_k_share
-from patriline.pedigree.study_setup import Scenario, StudyConfig, StudySetup, scaled_catalog
 from patriline.search.index import SearchIndex
 from patriline.search.rank import rank
+
+from .metrics import OUTCOMES, Summary, Trial, top_k_share
+from .setup import Scenario, StudyConfig, StudySetup, scaled_catalog
 
 __all__ = [
     "HIT_RULES",
@@ -82,7 +83,7 @@ class Study(StudySetup):
     """A simulated population with its registry, and the machinery to run scenarios.
 
     The set-up (population, registry, databases, donors, trees) is
-    :class:`~patriline.pedigree.study_setup.StudySetup`; this class adds the analyst's
+    :class:`~verification.donor_study.setup.StudySetup`; this class adds the analyst's
     search, expansion, ranking and sequential tests. Databases (per share), donors,
     search results and dropped links are drawn from seeds derived from
     ``config.seed``, so scenarios that differ in one factor are paired on the same

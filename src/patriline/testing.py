@@ -1,4 +1,4 @@
-"""Single simulated families for checking donor ranking (tests and the speed benchmark).
+"""Test helpers: single simulated families for checking donor ranking (tests, benchmarks).
 
 A small, self-contained father→son simulator: one founder, each man has a random
 number of sons, haplotypes pass down under the same stepwise model the ranking uses
@@ -6,7 +6,7 @@ number of sons, haplotypes pass down under the same stepwise model the ranking u
 for the exact-vs-Monte-Carlo checks; :func:`donor_study` is a quick end-to-end smoke
 study on such families. It is not the population simulator and not the acceptance
 study of issue 7, which runs on :mod:`patriline.simulate` populations
-(:mod:`patriline.pedigree.study`).
+(``verification/donor_study``).
 """
 
 from __future__ import annotations

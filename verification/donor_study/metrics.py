@@ -3,7 +3,7 @@
 :func:`top_k_share` is the issue-7 metric (the donor in the top ``k`` with ties broken
 at random); :class:`Trial` records where one trace's donor landed and :class:`Summary`
 the shares over the trials of one scenario. The study itself is
-:mod:`patriline.pedigree.study`.
+:mod:`verification.donor_study.study`.
 """
 
 from __future__ import annotations
