@@ -53,6 +53,9 @@ class Ranked:
     score: float
     lr: float | None = None
     loci: list[dict[str, Any]] | None = field(default=None, compare=False)
+    #: The prior's upper bound on meioses: a mode or interval end equal to it means
+    #: "this many or more", not a figure.
+    meioses_bound: int = 40
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,6 +65,7 @@ class Ranked:
             "steps": self.steps,
             "meioses_mode": self.meioses_mode,
             "meioses_90": list(self.meioses_90) if self.meioses_90 else None,
+            "meioses_bound": self.meioses_bound,
             "score": self.score if math.isfinite(self.score) else None,
         }
         if self.lr is not None:
@@ -102,7 +106,7 @@ def rank_one(
     with_explain: bool = False,
     reference_model: Any = None,
 ) -> Ranked:
-    """Rank one candidate: meioses posterior (mode, 90 % interval) and score.
+    """Rank one candidate: meioses posterior (mode, 90 % highest-density interval), score.
 
     ``reference_model`` (a trace frequency, ``DLMixFit`` or ``ReferenceSet``) adds the
     likelihood ratio against an unrelated man
@@ -129,6 +133,7 @@ def rank_one(
         score=post.log_marginal,
         lr=lr,
         loci=explain(trace, candidate, comp) if with_explain else None,
+        meioses_bound=model.max_meioses,
     )
 
 

@@ -195,6 +195,7 @@ class LikelihoodRatio:
             "mismatches": self.mismatches,
             "meioses_mode": self.posterior.mode,
             "meioses_90": [lo, hi],
+            "meioses_bound": self.posterior.bound,
             "notes": list(self.notes),
         }
 
