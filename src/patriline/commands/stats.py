@@ -162,7 +162,8 @@ def frequency(
     if "kappa" in result:
         k = result["kappa"]
         extra = "" if k["applies"] else f"  [{k['note']}]"
-        console.print(f"kappa: κ = {k['kappa']:.4f}, unseen-haplotype p = {k['p']:.4g}{extra}")
+        p = "none" if k["p"] is None else f"{k['p']:.4g}"
+        console.print(f"kappa: κ = {k['kappa']:.4f}, unseen-haplotype p = {p}{extra}")
     if "dlmix" in result:
         d = result["dlmix"]
         if d.get("p") is None:
