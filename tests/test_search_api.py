@@ -132,17 +132,22 @@ def test_rank__father_above_third_cousin() -> None:
 
 
 def test_rank_one__lr_against_unrelated_man() -> None:
-    """With a trace frequency the LR is added; independent check: LR = exp(score) / p,
-    the numerator being the same marginal likelihood (Σ_m π(m) P(differences | m))."""
+    """With a trace frequency the LR is added; independent check: LR = numerator / p,
+    the numerator being the same marginal likelihood (Σ_m π(m) P(differences | m)) that
+    the score holds before its population-model term is taken off."""
     import math
 
+    from patriline.haplotype import compare
     from patriline.search.rank import rank_one
+    from patriline.stats.allele_model import default_allele_model
 
     trace = parse_haplotype_string(FATHER)
     son = parse_haplotype_string(profile(DYS458="18"))
     r = rank_one("son", trace, son, reference_model=1e-4)
     assert r.lr is not None
-    assert math.isclose(r.lr, math.exp(r.score) / 1e-4, rel_tol=1e-9)
+    log_pop = default_allele_model().log_frequency(trace, compare(trace, son))
+    assert log_pop < 0
+    assert math.isclose(r.lr, math.exp(r.score + log_pop) / 1e-4, rel_tol=1e-9)
     assert r.to_dict()["lr"] == r.lr
 
 

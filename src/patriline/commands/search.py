@@ -125,6 +125,8 @@ def _print_result(doc: dict[str, Any], explain: bool) -> None:
             f"{c['score']:.2f}" if c["score"] is not None else "-",
         )  # fmt: skip
     console.print(table)
+    for warning in doc.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     if explain:
         for c in doc["candidates"]:
             t = Table(

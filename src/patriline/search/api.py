@@ -28,7 +28,8 @@ from patriline import __version__
 from patriline.errors import InputError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.search.index import DEFAULT_MIN_LOCI, SearchIndex
-from patriline.search.rank import Ranked, rank
+from patriline.search.rank import Ranked, loci_warning, rank
+from patriline.stats.allele_model import default_allele_model
 from patriline.stats.mutation import StepwiseModel
 
 __all__ = [
@@ -57,12 +58,14 @@ class SearchResult:
     candidates: list[Ranked]
     total: int
     provenance: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "candidates": [c.to_dict() for c in self.candidates],
             "total": self.total,
+            "warnings": self.warnings,
             "provenance": self.provenance,
         }
 
@@ -205,6 +208,7 @@ def _provenance(
             "index_kit": idx.manifest.get("index_kit"),
         },
         "model": (model or StepwiseModel()).describe(),
+        "population_model": default_allele_model().describe(),
         "reference_model": _describe_reference(reference_model),
     }
 
@@ -257,6 +261,7 @@ def _search_one(
         ranked[:top],
         len(ranked),
         _provenance(idx, hits.plan, hits.candidates_checked, model, reference_model),
+        [w for w in [loci_warning(ranked[:top])] if w],
     )
 
 
