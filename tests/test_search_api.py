@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -131,15 +132,42 @@ def test_rank__father_above_third_cousin() -> None:
 
 
 def test_rank_one__lr_against_unrelated_man() -> None:
-    """With a trace frequency the LR is added; independent check: LR = exp(score) / p,
-    the numerator being the same marginal likelihood (Σ_m π(m) P(differences | m))."""
+    """With a trace frequency the LR is added; independent check: LR = numerator / p,
+    the numerator being the same marginal likelihood (Σ_m π(m) P(differences | m)) that
+    the score holds before its population-model term is taken off."""
     import math
 
+    from patriline.haplotype import compare
     from patriline.search.rank import rank_one
+    from patriline.stats.allele_model import default_allele_model
 
     trace = parse_haplotype_string(FATHER)
     son = parse_haplotype_string(profile(DYS458="18"))
     r = rank_one("son", trace, son, reference_model=1e-4)
     assert r.lr is not None
-    assert math.isclose(r.lr, math.exp(r.score) / 1e-4, rel_tol=1e-9)
+    log_pop = default_allele_model().log_frequency(trace, compare(trace, son))
+    assert log_pop < 0
+    assert math.isclose(r.lr, math.exp(r.score + log_pop) / 1e-4, rel_tol=1e-9)
     assert r.to_dict()["lr"] == r.lr
+
+
+def test_search__provenance_describes_the_model_that_ran(searchable_fixture: Any) -> None:
+    """Class: provenance that names another model than the one that ran (issue 14 item 22,
+    issue 11 item 4). The rates are YHRD father-son counts, not Ballantyne 2010; a
+    non-default model is recorded as such."""
+    from patriline.stats.mutation import StepwiseModel
+
+    model = StepwiseModel(two_step_share=0.1, max_meioses=20, rate_uncertainty=False)
+    res = search(searchable_fixture, "ann", "C1", FATHER, model=model)
+    described = res.provenance["model"]
+    assert described == model.describe()
+    assert described["two_step_share"] == 0.1 and described["meioses"] == [1, 20]
+    assert described["rates"]["integration"] == "point rates"
+    assert "YHRD-malan" in described["rates"]["sources"]
+    assert "Ballantyne" not in json.dumps(described)
+    assert res.provenance["reference_model"] is None
+    with_lr = search(searchable_fixture, "ann", "C1", FATHER, reference_model=1e-3)
+    assert with_lr.provenance["reference_model"] == {
+        "kind": "stated trace frequency",
+        "value": 1e-3,
+    }

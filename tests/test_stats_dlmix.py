@@ -176,3 +176,85 @@ def test_fit__non_converging_fit_refuses_to_predict() -> None:
         f.predict(x[:2])
     with pytest.raises(InputError, match="no fit converged"):
         fit_range(x, None, [3, 4], ["A", "B", "C"], FitConfig(max_iterations=2, starts=1))
+
+
+PURPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "purps2014_ppy23.csv"
+_PPY23_SINGLE = [
+    "DYS19",
+    "DYS389I",
+    "DYS389II",
+    "DYS390",
+    "DYS391",
+    "DYS392",
+    "DYS393",
+    "DYS438",
+    "DYS439",
+    "DYS437",
+    "DYS448",
+    "DYS456",
+    "DYS458",
+    "DYS635",
+    "GATAH4",
+    "DYS576",
+    "DYS481",
+    "DYS549",
+    "DYS533",
+    "DYS570",
+    "DYS643",
+]
+
+
+def _purps_subset(men: int = 3500) -> np.ndarray:
+    """The men of tests/data/stats/cluster_pam_purps_ppy23.txt, one row each."""
+    import csv
+
+    out = []
+    with PURPS.open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            vals = [r[name] for name in _PPY23_SINGLE]
+            pair = r["DYS385ab"].split(",")
+            if len(pair) != 2:
+                continue
+            vals += pair
+            if all(v.isdigit() and v != "0" for v in vals):
+                out.append([int(v) for v in vals])
+            if len(out) == men:
+                break
+    return np.array(out, dtype=np.int32)
+
+
+def _r_pam_costs() -> dict[int, float]:
+    path = Path(__file__).parent / "data" / "stats" / "cluster_pam_purps_ppy23.txt"
+    rows = [ln for ln in path.read_text().splitlines() if ln and not ln.startswith("#")]
+    return {int(a): float(b) for a, b in (ln.split(",") for ln in rows[1:])}
+
+
+@pytest.mark.parametrize(
+    "clusters", [4, *(pytest.param(k, marks=pytest.mark.slow) for k in (5, 6, 7, 8))]
+)
+def test_pam_start__real_3385_haplotypes__equals_r_cluster_pam_cost(clusters: int) -> None:
+    """Class: dlmix starting centres worse than disclapmix's (issue 14 item 20). Above
+    2,000 distinct rows the start came from CLARA samples; full weighted PAM on the
+    distinct rows must reach R ``cluster::pam``'s cost on the men (the reference file)."""
+    if not PURPS.exists():
+        pytest.skip(f"shared data not found at {PURPS}")
+    from patriline.stats import _dlmix_kernels as K
+    from patriline.stats.dlmix import FitConfig, _pam_centres
+
+    x = _purps_subset()
+    rows, counts = np.unique(x, axis=0, return_counts=True)
+    assert (len(x), len(rows)) == (3500, 3385)
+    w = counts.astype(float)
+    assert len(rows) <= FitConfig().pam_max_rows  # full PAM, not CLARA, at this size
+    centres = _pam_centres(rows, w, clusters, FitConfig())
+    assert K.assignment_cost(rows, w, centres.astype(np.int32)) == _r_pam_costs()[clusters]
+
+
+def test_fit_range__largest_k_chosen__warns() -> None:
+    """BIC choosing the largest number of clusters tried is said (issue 14 item 20)."""
+    rng = np.random.default_rng(4)
+    centres = np.array([[10, 10, 10], [20, 20, 20], [30, 30, 30]])
+    x = np.concatenate([c + rng.integers(-1, 2, size=(40, 3)) for c in centres]).astype(np.int32)
+    few = fit_range(x, None, [1, 2], ["A", "B", "C"])
+    assert few.best.clusters == 2 and "largest number of clusters" in few.warnings[0]
+    assert fit_range(x, None, [2, 3, 4], ["A", "B", "C"]).warnings == []

@@ -212,3 +212,34 @@ def test_matching_men_summary__small_simulated_population() -> None:
     assert res["expected_matching_men"] >= 0
     shares = [v for v in res["share_of_matches"].values() if v is not None]
     assert shares == sorted(shares) and all(0 <= v <= 1 for v in shares)
+
+
+def test_kappa_estimate__all_singletons__no_zero_probability() -> None:
+    """Class: an estimator that degenerates to a match probability of 0 (issue 14
+    item 19). Every reference haplotype a singleton: κ = 1, and (1 − κ)/n = 0 is not
+    an estimate — p is None with a note, and the LR falls back to the counting bound."""
+    from patriline.stats.relatedness import likelihood_ratio
+
+    ref = ReferenceSet.from_haplotypes([_h(f"DYS19={v},DYS390=24") for v in range(10, 16)])
+    est = kappa_estimate(_h("DYS19=17,DYS390=24"), ref)
+    assert est.kappa == 1.0 and est.p is None and not est.applies
+    assert "singleton" in est.note
+    trace = _h("DYS19=17,DYS390=24")
+    lr = likelihood_ratio(trace, trace, ref)
+    upper = clopper_pearson(0, 6)[1]
+    assert lr.denominator == pytest.approx(upper)
+    assert "upper bound" in lr.denominator_method
+    assert np.isfinite(lr.lr) and lr.lr > 0
+
+
+def test_kappa_estimate__duplications_are_told_apart() -> None:
+    """Class: κ counting different duplications as one haplotype (issue 14 item 19).
+    ``DYS19=14,15`` and ``DYS19=15,16`` are two singletons, as counting has them; two
+    copies of ``14,15`` are one doubleton. By hand: haplotypes {14,15}×2, {15,16}×1,
+    {14}×1 → 2 singletons of 4 men."""
+    ref = ReferenceSet.from_haplotypes(
+        [_h("DYS19=14,15"), _h("DYS19=15,16"), _h("DYS19=14,15"), _h("DYS19=14")]
+    )
+    est = kappa_estimate(_h("DYS19=13"), ref)
+    assert (est.singletons, est.n) == (2, 4)
+    assert count_matches(_h("DYS19=15,16"), ref).count == 1

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from patriline.cli import main
+from patriline.stats.mutation import format_meioses
 
 OUT = Path("demo-output")
 console = Console(width=120)
@@ -167,7 +168,8 @@ def run() -> int:
         truth = pop.meioses(donor_person, person)
         table.add_row(
             str(rank), c["specimen"], str(c["loci_compared"]), str(c["mismatches"]),
-            str(c["steps"]), str(c["meioses_mode"]), f"{c['meioses_90'][0]}-{c['meioses_90'][1]}",
+            str(c["steps"]), format_meioses(c["meioses_mode"], c["meioses_bound"]),
+            f"{c['meioses_90'][0]}-{format_meioses(c['meioses_90'][1], c['meioses_bound'])}",
             f"{c['score']:.2f}", "unrelated" if truth is None else str(truth),
         )  # fmt: skip
     console.print(table)

@@ -107,6 +107,8 @@ def search(
 
 
 def _print_result(doc: dict[str, Any], explain: bool) -> None:
+    from patriline.stats.mutation import format_meioses
+
     q = doc["query"]
     console.print(
         f"[bold]{q['trace']}[/bold]: {doc['total']} hit(s) "
@@ -118,10 +120,13 @@ def _print_result(doc: dict[str, Any], explain: bool) -> None:
         lo_hi = c["meioses_90"]
         table.add_row(
             str(i), c["specimen"], str(c["loci_compared"]), str(c["mismatches"]), str(c["steps"]),
-            str(c["meioses_mode"]), f"{lo_hi[0]}-{lo_hi[1]}" if lo_hi else "-",
+            format_meioses(c["meioses_mode"], c["meioses_bound"]),
+            f"{lo_hi[0]}-{format_meioses(lo_hi[1], c['meioses_bound'])}" if lo_hi else "-",
             f"{c['score']:.2f}" if c["score"] is not None else "-",
         )  # fmt: skip
     console.print(table)
+    for warning in doc.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     if explain:
         for c in doc["candidates"]:
             t = Table(

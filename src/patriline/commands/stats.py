@@ -82,7 +82,14 @@ def fit(
     selection = fit_reference(ref, design, _clusters(clusters), FitConfig(starts=starts, seed=seed))
     selection.best.save(out, selection)
     if json_out:
-        emit_json({"model": str(out), "selection": selection.table(), **selection.best.to_dict()})
+        emit_json(
+            {
+                "model": str(out),
+                "selection": selection.table(),
+                "warnings": selection.warnings,
+                **selection.best.to_dict(),
+            }
+        )
         return
     console.print(
         f"reference {ref.source}: {design.weights.sum():g} men on {len(design.columns)} "
@@ -98,6 +105,8 @@ def fit(
             f"  {row['clusters']:2d} clusters  logL {row['log_likelihood']:12.3f}  "
             f"BIC {row['bic']:12.3f}{conv}{mark}"
         )
+    for warning in selection.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     best = selection.best
     console.print(f"chosen: {best.clusters} clusters; centres (tau):")
     for j in range(best.clusters):
@@ -165,7 +174,8 @@ def frequency(
     if "kappa" in result:
         k = result["kappa"]
         extra = "" if k["applies"] else f"  [{k['note']}]"
-        console.print(f"kappa: κ = {k['kappa']:.4f}, unseen-haplotype p = {k['p']:.4g}{extra}")
+        p = "none" if k["p"] is None else f"{k['p']:.4g}"
+        console.print(f"kappa: κ = {k['kappa']:.4f}, unseen-haplotype p = {p}{extra}")
     if "dlmix" in result:
         d = result["dlmix"]
         if d.get("p") is None:

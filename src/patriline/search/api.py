@@ -28,7 +28,8 @@ from patriline import __version__
 from patriline.errors import InputError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.search.index import DEFAULT_MIN_LOCI, SearchIndex
-from patriline.search.rank import Ranked, rank
+from patriline.search.rank import Ranked, loci_warning, rank
+from patriline.stats.allele_model import default_allele_model
 from patriline.stats.mutation import StepwiseModel
 
 __all__ = [
@@ -57,12 +58,14 @@ class SearchResult:
     candidates: list[Ranked]
     total: int
     provenance: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "candidates": [c.to_dict() for c in self.candidates],
             "total": self.total,
+            "warnings": self.warnings,
             "provenance": self.provenance,
         }
 
@@ -191,7 +194,9 @@ def trace_digest(trace: Haplotype) -> str:
     return hashlib.sha256(str(trace).encode()).hexdigest()
 
 
-def _provenance(idx: SearchIndex, plan: str, checked: int) -> dict[str, Any]:
+def _provenance(
+    idx: SearchIndex, plan: str, checked: int, model: StepwiseModel | None, reference_model: Any
+) -> dict[str, Any]:
     return {
         "software": f"patriline {__version__}",
         "engine": plan,
@@ -202,8 +207,24 @@ def _provenance(idx: SearchIndex, plan: str, checked: int) -> dict[str, Any]:
             "change_seq": idx.seq,
             "index_kit": idx.manifest.get("index_kit"),
         },
-        "model": "stepwise (Ballantyne 2010 rates, Beta-integrated), meioses 1..40, uniform prior",
+        "model": (model or StepwiseModel()).describe(),
+        "population_model": default_allele_model().describe(),
+        "reference_model": _describe_reference(reference_model),
     }
+
+
+def _describe_reference(reference_model: Any) -> dict[str, Any] | None:
+    """The population model behind likelihood ratios, as recorded (None: no LR asked)."""
+    if reference_model is None:
+        return None
+    if isinstance(reference_model, int | float):
+        return {"kind": "stated trace frequency", "value": float(reference_model)}
+    out: dict[str, Any] = {"kind": type(reference_model).__name__}
+    for name in ("source", "size", "clusters", "n_observations"):
+        value = getattr(reference_model, name, None)
+        if isinstance(value, str | int | float):
+            out[name] = value
+    return out
 
 
 def _search_one(
@@ -236,7 +257,11 @@ def _search_one(
         "top": top,
     }
     return SearchResult(
-        query, ranked[:top], len(ranked), _provenance(idx, hits.plan, hits.candidates_checked)
+        query,
+        ranked[:top],
+        len(ranked),
+        _provenance(idx, hits.plan, hits.candidates_checked, model, reference_model),
+        [w for w in [loci_warning(ranked[:top])] if w],
     )
 
 

@@ -6,11 +6,14 @@ and the posterior over the number of meioses ``m = 1..M`` separating the two men
 computed under the stepwise model with the catalog's per-locus rates (one- and two-step
 mutations, rates integrated over their Beta posterior; Ballantyne et al. 2010).
 
-The score is the log marginal likelihood ``log Σ_m π(m) P(differences | m)`` with a
-uniform prior ``π`` on ``1..M`` (``M = 40`` by default): the numerator of the
-relatedness likelihood ratio, and therefore the ordering an LR against an unrelated man
-would give for one trace (the denominator, the trace's population frequency, is the same
-for every candidate). When a reference model is given, the LR itself is added
+The score is a log likelihood ratio: ``log Σ_m π(m) P(differences | m)`` with a
+uniform prior ``π`` on ``1..M`` (``M = 40`` by default), minus ``log P(trace on the
+compared loci | an unrelated man)`` under a stated per-locus population model
+(:mod:`patriline.stats.allele_model`). The denominator differs between candidates
+compared on different loci: without it a 9-locus row with no mismatch outranked a
+27-locus identical profile, because a likelihood over fewer loci is larger. With it
+every matching locus adds evidence, so more loci count as more. When a reference model
+is given, the LR against a reference population is added as well
 (:func:`patriline.stats.relatedness.likelihood_ratio`).
 
 References
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from patriline.haplotype import Comparison, Haplotype, compare
+from patriline.stats.allele_model import AlleleModel, default_allele_model
 from patriline.stats.mutation import (
     ColumnObservation,
     MeiosesPosterior,
@@ -37,7 +41,7 @@ from patriline.stats.mutation import (
     observations,
 )
 
-__all__ = ["Ranked", "explain", "rank", "rank_one"]
+__all__ = ["Ranked", "explain", "loci_warning", "rank", "rank_one"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class Ranked:
     score: float
     lr: float | None = None
     loci: list[dict[str, Any]] | None = field(default=None, compare=False)
+    #: The prior's upper bound on meioses: a mode or interval end equal to it means
+    #: "this many or more", not a figure.
+    meioses_bound: int = 40
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,6 +69,7 @@ class Ranked:
             "steps": self.steps,
             "meioses_mode": self.meioses_mode,
             "meioses_90": list(self.meioses_90) if self.meioses_90 else None,
+            "meioses_bound": self.meioses_bound,
             "score": self.score if math.isfinite(self.score) else None,
         }
         if self.lr is not None:
@@ -101,17 +109,20 @@ def rank_one(
     model: StepwiseModel | None = None,
     with_explain: bool = False,
     reference_model: Any = None,
+    population: AlleleModel | None = None,
 ) -> Ranked:
-    """Rank one candidate: meioses posterior (mode, 90 % interval) and score.
+    """Rank one candidate: meioses posterior (mode, 90 % highest-density interval), score.
 
     ``reference_model`` (a trace frequency, ``DLMixFit`` or ``ReferenceSet``) adds the
     likelihood ratio against an unrelated man
     (:func:`patriline.stats.relatedness.likelihood_ratio`).
     """
     model = model or StepwiseModel()
+    population = population or default_allele_model()
     comp = compare(trace, candidate)
     post = _posterior(tuple(observations(comp)), model)
     finite = math.isfinite(post.log_marginal)
+    score = post.log_marginal - population.log_frequency(trace, comp) if finite else -math.inf
     lr = None
     if reference_model is not None:
         from patriline.stats.relatedness import likelihood_ratio
@@ -126,9 +137,10 @@ def rank_one(
         steps=comp.steps,
         meioses_mode=post.mode if finite else None,
         meioses_90=post.interval(0.9) if finite else None,
-        score=post.log_marginal,
+        score=score,
         lr=lr,
         loci=explain(trace, candidate, comp) if with_explain else None,
+        meioses_bound=model.max_meioses,
     )
 
 
@@ -139,11 +151,20 @@ def rank(
     model: StepwiseModel | None = None,
     with_explain: bool = False,
     reference_model: Any = None,
+    population: AlleleModel | None = None,
 ) -> list[Ranked]:
-    """Rank candidates, best first: score descending, then fewer mismatches, steps, id."""
+    """Rank candidates, best first: score descending, then fewer mismatches, more loci
+    compared, fewer steps, id."""
+    population = population or default_allele_model()
     out = [
         rank_one(
-            s, trace, h, model=model, with_explain=with_explain, reference_model=reference_model
+            s,
+            trace,
+            h,
+            model=model,
+            with_explain=with_explain,
+            reference_model=reference_model,
+            population=population,
         )
         for s, h in candidates
     ]
@@ -152,7 +173,21 @@ def rank(
         key=lambda r: (
             -r.score if math.isfinite(r.score) else math.inf,
             r.mismatches,
+            -r.loci_compared,
             r.steps,
             r.specimen,
         ),
+    )
+
+
+def loci_warning(ranked: Sequence[Ranked]) -> str | None:
+    """A warning when candidates were compared on different numbers of locus copies:
+    their scores then rest on different evidence, which a reader must see."""
+    counts = sorted({r.loci_compared for r in ranked})
+    if len(counts) < 2:
+        return None
+    return (
+        f"candidates were compared on different numbers of locus copies ({counts[0]}-"
+        f"{counts[-1]}); the score weighs each compared locus against a population model, "
+        "so fewer loci means less evidence"
     )

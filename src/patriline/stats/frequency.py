@@ -77,7 +77,9 @@ class KappaEstimate:
     kappa: float
     singletons: int
     n: int
-    p: float
+    #: ``(1 − κ)/n``; None where it degenerates (every reference haplotype a singleton,
+    #: κ = 1, gives 0: no estimate, not a probability of 0).
+    p: float | None
     applies: bool
     note: str = ""
 
@@ -165,22 +167,48 @@ def kappa_estimate(query: Haplotype, ref: ReferenceSet, count: int | None = None
     sel = _select(query, ref)
     n = float(ref.weights[sel.typed].sum())
     _check_size(ref, n, sel.loci)
-    rows = ref.encoded.values[sel.cols][:, sel.typed].T
-    w = ref.weights[sel.typed]
-    _, inverse = np.unique(rows, axis=0, return_inverse=True)
-    per_haplotype = np.bincount(inverse.ravel(), weights=w)
+    per_haplotype = _haplotype_counts(ref, sel)
     singletons = int(np.sum(np.isclose(per_haplotype, 1.0)))
     n_int = round(n)
     kappa = singletons / n_int
     if count is None:
         count = count_matches(query, ref).count
     applies = count == 0
+    p: float | None = (1.0 - kappa) / n_int
     note = (
         ""
         if applies
         else "kappa is for haplotypes not in the reference; this one is seen, use counting"
     )
-    return KappaEstimate(kappa, singletons, n_int, (1.0 - kappa) / n_int, applies, note)
+    if singletons == n_int:
+        p, applies = None, False
+        note = (
+            f"every one of the {n_int} reference haplotypes on these loci is a singleton "
+            "(κ = 1): Brenner's (1 − κ)/n is 0, which is no estimate; the reference is too "
+            "small for the kappa method on these loci"
+        )
+    return KappaEstimate(kappa, singletons, n_int, p, applies, note)
+
+
+def _haplotype_counts(ref: ReferenceSet, sel: _Selection) -> np.ndarray:
+    """Weighted count of each distinct haplotype among the typed reference men, on the
+    selected loci. A duplication is held aside from the matrix (an ``EXTRA`` cell), so
+    rows holding one are told apart by their alleles: ``DYS19=14,15`` and ``15,16`` are
+    two haplotypes, as counting has them."""
+    idx = np.flatnonzero(sel.typed)
+    rows = ref.encoded.values[sel.cols][:, idx].T
+    w = ref.weights[idx]
+    extra = (rows == EXTRA).any(axis=1)
+    counts: list[float] = []
+    if (~extra).any():
+        _, inverse = np.unique(rows[~extra], axis=0, return_inverse=True)
+        counts += np.bincount(inverse.ravel(), weights=w[~extra]).tolist()
+    spelled: dict[tuple[bytes, tuple[str, ...]], float] = {}
+    for j in np.flatnonzero(extra):
+        alleles = tuple(str(ref.encoded.extras.get((int(idx[j]), name), "")) for name in sel.loci)
+        key = (rows[j].tobytes(), alleles)
+        spelled[key] = spelled.get(key, 0.0) + float(w[j])
+    return np.array(counts + list(spelled.values()))
 
 
 def query_row(query: Haplotype, model: DLMixFit) -> tuple[np.ndarray, np.ndarray, list[str]]:

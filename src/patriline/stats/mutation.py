@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,7 @@ __all__ = [
     "MeiosesPosterior",
     "StepwiseModel",
     "difference_table",
+    "format_meioses",
     "meioses_posterior",
     "observations",
 ]
@@ -77,6 +79,32 @@ class StepwiseModel:
             raise ValueError("non_stepwise_rate must lie in [0, 1)")
         if not 1 <= self.max_meioses <= 500:
             raise ValueError("max_meioses must lie in 1..500")
+
+    def describe(self, catalog: Catalog | None = None) -> dict[str, Any]:
+        """What this model is, for provenance: its parameters and where its rates come
+        from (the catalog's ``rate_source`` of each locus, counted), so that a record can
+        never name another model than the one that ran."""
+        catalog = catalog or default_catalog()
+        sources: dict[str, int] = {}
+        for name in catalog.all_loci:
+            src = catalog.locus(name).rate_source or "unknown"
+            sources[src] = sources.get(src, 0) + 1
+        return {
+            "name": "stepwise",
+            "two_step_share": self.two_step_share,
+            "non_stepwise_rate": self.non_stepwise_rate,
+            "meioses": [1, self.max_meioses],
+            "prior": "uniform",
+            "rates": {
+                "sources": dict(sorted(sources.items())),
+                "integration": (
+                    f"Beta posterior of father-son counts, {self.quantile_nodes} quantile nodes"
+                    if self.rate_uncertainty
+                    else "point rates"
+                ),
+            },
+            "interval": "90 % highest posterior density",
+        }
 
 
 def _kernel(mu: float, two_step: float) -> np.ndarray:
@@ -208,8 +236,29 @@ class MeiosesPosterior:
     def mode(self) -> int:
         return int(self.meioses[int(np.argmax(self.probabilities))])
 
+    @property
+    def bound(self) -> int:
+        """The prior's upper bound ``M``: a figure equal to it means "``M`` or more"."""
+        return int(self.meioses[-1])
+
     def interval(self, level: float = 0.90) -> tuple[int, int]:
-        """Equal-tailed interval on the discrete support."""
+        """Highest-posterior-density interval on the discrete support.
+
+        The most probable numbers of meioses are taken, best first, until their mass
+        reaches ``level``; the interval spans them, so it always holds the mode and its
+        mass is at least ``level``. An equal-tailed interval can exclude the mode (a
+        posterior falling from ``m = 1`` gave "mode 1, 90 % interval 2-38") and covers
+        close relatives less often than it says (``docs/statistics.md``, coverage by range:
+        checked by simulation in ``tests/test_mutation_intervals.py``).
+        """
+        p = self.probabilities
+        order = np.argsort(-p, kind="stable")
+        k = int(np.searchsorted(np.cumsum(p[order]), level - 1e-12)) + 1
+        chosen = self.meioses[order[: min(k, len(p))]]
+        return int(chosen.min()), int(chosen.max())
+
+    def equal_tailed(self, level: float = 0.90) -> tuple[int, int]:
+        """Equal-tailed interval on the discrete support (for comparison; may miss the mode)."""
         cdf = np.cumsum(self.probabilities)
         a = (1.0 - level) / 2.0
         lo = int(self.meioses[int(np.searchsorted(cdf, a - 1e-12))])
@@ -218,6 +267,13 @@ class MeiosesPosterior:
 
     def mean(self) -> float:
         return float(np.sum(self.meioses * self.probabilities))
+
+
+def format_meioses(value: int | None, bound: int) -> str:
+    """A number of meioses as printed: ``"≥ 40 (prior bound)"`` where it is the bound."""
+    if value is None:
+        return "-"
+    return f"≥ {value} (prior bound)" if value >= bound else str(value)
 
 
 def meioses_posterior(

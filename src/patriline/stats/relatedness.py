@@ -195,6 +195,7 @@ class LikelihoodRatio:
             "mismatches": self.mismatches,
             "meioses_mode": self.posterior.mode,
             "meioses_90": [lo, hi],
+            "meioses_bound": self.posterior.bound,
             "notes": list(self.notes),
         }
 
@@ -210,6 +211,14 @@ def _denominator(
         if est.count > 0:
             return est.p, f"counting ({est.count}/{est.n})", list(est.ignored_loci)
         kap = kappa_estimate(trace, reference_model, count=0)
+        if kap.p is None:
+            # κ degenerates: the reference shows only that the trace is unseen in n men;
+            # take the upper 95 % bound of 0/n, never a figure below what it shows.
+            return (
+                est.ci[1],
+                f"counting upper bound (0/{est.n}, {est.level:.0%} Clopper-Pearson; κ = 1)",
+                [*est.ignored_loci, kap.note],
+            )
         return kap.p, f"kappa (unseen in {kap.n}; κ={kap.kappa:.3f})", list(est.ignored_loci)
     value = float(reference_model)
     if not 0.0 < value <= 1.0:

@@ -118,7 +118,7 @@ def _method_rows(freq: dict[str, Any]) -> list[dict[str, str]]:
     rows.append(
         {
             "name": "Brenner kappa",
-            "value": f"{k['p']:.3g}",
+            "value": "—" if k["p"] is None else f"{k['p']:.3g}",
             "detail": f"κ = {k['kappa']:.3f} ({k['singletons']} singletons in {k['n']})"
             + ("" if k["applies"] else f"; {k['note']}"),
         }
