@@ -81,11 +81,10 @@ def _raw_rows(text: str, delimiter: str, path: str) -> Iterator[tuple[int, list[
             end = reader.line_num
             yield start, cells
     except csv.Error as exc:
+        from patriline.io._text import split_reason
         from patriline.io.model import ReadError
 
-        raise ReadError(
-            Problem(path, end + 1, f"cannot split the line into cells: {exc}")
-        ) from None
+        raise ReadError(Problem(path, end + 1, split_reason(exc))) from None
 
 
 def chunks(
@@ -296,7 +295,7 @@ def compiled_chunk(
     rows = _LazyRows(raw, row_start[:m].tolist(), row_end[:m].tolist(), delimiter, n)
     spans = [(m_start[k, :m].tolist(), m_end[k, :m].tolist()) for k in range(len(meta_cols))]
     meta = {
-        i: [raw[a:b].decode("utf-8") for a, b in zip(*spans[k], strict=True)]
+        i: [raw[a:b].decode("utf-8").strip() for a, b in zip(*spans[k], strict=True)]
         for k, i in enumerate(meta_cols)
     }
     flagged = flags[:m].astype(bool)
