@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from patriline.haplotype import Allele, AlleleError, AlleleKind
+from patriline.ids import bad_ids
 from patriline.io._build import Column, RowBuilder
 from patriline.io.model import Problem
 from patriline.reference import Kit, UnknownKitError
@@ -151,7 +152,10 @@ def chunks(
             objs = [builder._parse(col, t.strip()) for t in distinct_cells]
             idx = np.fromiter(map(distinct_cells.__getitem__, cols[j]), np.int64, count=m)
             inputs.append((j, col, idx, objs))
-        yield _finish(lines, rows, specimens, meta, ragged, inputs, kit_i, builder)
+        person_i = next((i for i, c in enumerate(columns) if c.role == "person"), None)
+        yield _finish(
+            lines, rows, specimens, meta, ragged, inputs, kit_i, builder, person_i=person_i
+        )
 
 
 def _finish(
@@ -164,11 +168,16 @@ def _finish(
     kit_i: int | None,
     builder: RowBuilder,
     ragged: np.ndarray | None = None,
+    person_i: int | None = None,
 ) -> Chunk:
-    """Kits per row, and the rows to re-check: bad cells, unknown kits, loci outside a kit."""
+    """Kits per row, and the rows to re-check: bad cells, unknown kits, loci outside a kit,
+    specimen or person IDs that break the ID rule (:mod:`patriline.ids`)."""
     m = len(lines)
     ragged = flagged.copy() if ragged is None else ragged
     flagged = flagged.copy()
+    for ids in (specimens, meta.get(person_i) if person_i is not None else None):
+        if ids is not None:
+            flagged[bad_ids(ids)] = True
     kit_idx = np.zeros(m, dtype=np.int64)
     kit_objs: list[Kit | None] = [builder.kit]
     kit_of_row: list[Kit | None] = [builder.kit] * m
@@ -331,7 +340,8 @@ def compiled_chunk(
             uniq, idx = np.unique(key, return_inverse=True)
         objs: list[Allele | AlleleError] = [_allele(_digits(u, block.shape[0])) for u in uniq.tolist()]  # fmt: skip
         inputs.append((j, col, idx.ravel(), objs))
-    chunk = _finish(lines, rows, specimens, meta, flagged, inputs, kit_i, builder, ragged)
+    person_i = next((i for i, c in enumerate(columns) if c.role == "person"), None)
+    chunk = _finish(lines, rows, specimens, meta, flagged, inputs, kit_i, builder, ragged, person_i)
     if blank.any():
         return _drop(chunk, ~blank)
     return chunk
