@@ -157,7 +157,8 @@ def _import_prepared(
         more = f" (and {len(all_problems) - 1} more problems)" if len(all_problems) > 1 else ""
         _audit_failure(db, actor, file, file_hash, format, str(first))
         raise InputError(
-            f"{first}{more}; nothing was imported (use --lenient to import the valid rows)"
+            f"{first}{more}; nothing was imported (use --lenient to import the valid rows)",
+            **first.to_dict(),
         )
     batch = {
         "kind": "haplotypes",
@@ -221,7 +222,8 @@ def import_file(
     if error is not None:
         _audit_failure(db, actor, str(path), file_hash, format, str(error))
         raise InputError(
-            f"{error}; nothing was imported (use --lenient to import the valid rows)"
+            f"{error}; nothing was imported (use --lenient to import the valid rows)",
+            **error.details,
         ) from None
     result.file = str(path)
     return import_encoded(
