@@ -104,3 +104,25 @@ def test_import_records__store_refuses_bad_ids(store_fixture: Database) -> None:
     assert db.active_specimens() == []
     summary = db.import_records(admin, [record("S" * MAX_ID_LENGTH, "DYS19=14")])
     assert summary.added == 1
+
+
+def test_insert_links__store_refuses_bad_person_ids(store_fixture: Database) -> None:
+    from patriline.store import Link
+
+    db = store_fixture
+    with pytest.raises(InputError, match=r"link father .*person ID holds a control"):
+        db.insert_links(db.actor("admin"), [Link("A", "B\x00")], source="test")
+    assert db.links() == []
+
+
+def test_import_file__unknown_format_refused_and_audited(
+    store_fixture: Database, tmp_path: Path
+) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    path = _csv(tmp_path, "B")
+    with pytest.raises(InputError, match=r"unknown format 'bogus'.*nothing was imported"):
+        db.import_file(admin, path, format="bogus")
+    refused = db.audit_entries(admin)[-1]
+    assert refused.action == "import" and refused.result["added"] == 0
+    assert "unknown format" in refused.result["error"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from patriline import __version__
 from patriline.errors import InputError
 from patriline.io.encoded import EncodedRead
-from patriline.io.model import Problem, ReadError, Record
+from patriline.io.model import Problem, Record
 from patriline.store import audit as _audit
 from patriline.store.importer import file_sha256, write_batch
 from patriline.store.prepare import Prepared, prepare
@@ -215,8 +215,8 @@ def import_file(
         hashing = pool.submit(file_sha256, p)
         try:
             result = read_encoded(p, db.layout, format=format, strict=not lenient)
-            error: ReadError | None = None
-        except ReadError as exc:
+            error: InputError | None = None
+        except InputError as exc:  # a ReadError, or e.g. an unknown format: refused, audited
             error = exc
         file_hash = hashing.result()
     if error is not None:
