@@ -46,7 +46,8 @@ S10,P1,yfiler,relative-of-missing-person,,,,,14,"11,14",13,29,24,10,,19,
 S11,S11,yfiler,,,,,,14,"11,14",13,29,24,10,,19,
 S12,P12,,,,,,,14,,,,,,,,
 S13,"P\\13",,,,,,,14,,,,,,,,"12,13"
-"S\\14","P	14",,,,,,,15,,,,,,,,
+"S\\14","P 14",,,"Met	HQ",,,,15,,,,,,,,
+S15,"P	15",,,,,,,15,,,,,,,,
 """
 
 
@@ -151,7 +152,10 @@ def test_import_file__columnar_equals_records_path__lenient(
             expected = encode([rec.haplotype], layout).values[:, 0].astype("<i2").tobytes()
             assert bytes(blob) == expected
     assert new_db.haplotype("S\\14") == Haplotype.parse({"DYS19": "15"})
-    assert new_db.person_of("S\\14") == "P\t14"
+    assert new_db.person_of("S\\14") == "P 14"  # a tab is escaped in COPY: see Agency
+    assert new_db.specimen_info("S\\14").agency == "Met\tHQ"
+    # a tab in an ID breaks the ID rule (patriline.ids): the row is rejected on both paths
+    assert any(p.line == 17 and "person ID" in p.reason for p in new.problems)
     assert new_db.person_of("S13") == "P\\13"
     assert new_db.verify_audit().ok
 

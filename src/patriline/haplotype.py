@@ -45,6 +45,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from patriline.errors import InputError, truncate
 from patriline.reference import Catalog, Kit, Locus, default_catalog
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "AlleleKind",
     "Comparison",
     "Haplotype",
+    "HaplotypeError",
     "LocusComparison",
     "Status",
     "compare",
@@ -79,14 +81,25 @@ class AlleleKind(StrEnum):
     MISSING = "missing"
 
 
-class AlleleError(ValueError):
-    """An allele that cannot be read or is impossible at its locus."""
+class AlleleError(InputError, ValueError):
+    """An allele that cannot be read or is impossible at its locus (an :class:`InputError`;
+    still a ``ValueError`` for callers that catch that)."""
 
     def __init__(self, locus: str, value: str, reason: str) -> None:
         self.locus = locus
         self.value = value
         self.reason = reason
-        super().__init__(f"{locus}={value!r}: {reason}")
+        super().__init__(
+            f"locus {locus} value {truncate(repr(value))}: {reason}",
+            locus=locus,
+            value=value,
+            reason=reason,
+        )
+
+
+class HaplotypeError(InputError, ValueError):
+    """A profile that cannot be built: a locus given twice, loci outside the kit, a
+    piece that is not ``LOCUS=ALLELE`` (an :class:`InputError`, and a ``ValueError``)."""
 
 
 def format_tenths(tenths: int) -> str:
@@ -243,8 +256,8 @@ class Haplotype:
 
         Headers may be any spelling the catalog knows (aliases, ``DYS385a``/``DYS385b``
         copy columns, ``DYS389II-I``). Raises :class:`AlleleError` for a bad value,
-        ``UnknownLocusError`` for an unknown header and ``ValueError`` for a locus
-        given twice or loci outside the kit.
+        ``UnknownLocusError`` for an unknown header and :class:`HaplotypeError` for a
+        locus given twice or loci outside the kit (all :class:`~patriline.errors.InputError`).
         """
         catalog = catalog or default_catalog()
         kit_obj = catalog.kit(kit) if isinstance(kit, str) else kit
@@ -256,7 +269,7 @@ class Haplotype:
             ref = catalog.resolve_column(header)
             key = f"{ref.locus}#{ref.copy}#{ref.kind}"
             if key in seen:
-                raise ValueError(
+                raise HaplotypeError(
                     f"locus {ref.locus} given twice (columns {seen[key]!r} and {header!r})"
                 )
             seen[key] = header
@@ -266,11 +279,13 @@ class Haplotype:
                 copies.setdefault(ref.locus, {})[ref.copy] = "" if text is None else str(text)
             else:
                 if ref.locus in copies:
-                    raise ValueError(f"locus {ref.locus} given twice (whole and per-copy columns)")
+                    raise HaplotypeError(
+                        f"locus {ref.locus} given twice (whole and per-copy columns)"
+                    )
                 alleles[ref.locus] = parse_allele(text, catalog.locus(ref.locus))
         for name, parts in copies.items():
             if name in alleles:
-                raise ValueError(f"locus {name} given twice (whole and per-copy columns)")
+                raise HaplotypeError(f"locus {name} given twice (whole and per-copy columns)")
             locus = catalog.locus(name)
             texts = [parts[i].strip() for i in sorted(parts) if parts[i].strip()]
             alleles[name] = _join_copies(locus, texts)
@@ -280,7 +295,7 @@ class Haplotype:
         if kit_obj is not None:
             outside = [n for n, a in alleles.items() if n not in kit_obj.loci and a.typed]
             if outside:
-                raise ValueError(f"loci not in kit {kit_obj.id}: {', '.join(outside)}")
+                raise HaplotypeError(f"loci not in kit {kit_obj.id}: {', '.join(outside)}")
         return cls(alleles, kit_id)
 
     def to_dict(self) -> dict[str, str]:
@@ -323,7 +338,7 @@ def _single(locus: Locus) -> Locus:
 def _apply_dys389_difference(alleles: dict[str, Allele], text: str, catalog: Catalog) -> None:
     locus = catalog.locus("DYS389II")
     if "DYS389II" in alleles and alleles["DYS389II"].typed:
-        raise ValueError("locus DYS389II given twice (as DYS389II and as DYS389II-I)")
+        raise HaplotypeError("locus DYS389II given twice (as DYS389II and as DYS389II-I)")
     first = alleles.get("DYS389I", MISSING)
     diff_word = text.strip().upper()
     if diff_word in _MISSING_WORDS:
@@ -340,13 +355,30 @@ def _apply_dys389_difference(alleles: dict[str, Allele], text: str, catalog: Cat
 
 
 def parse_haplotype_string(
-    text: str, *, kit: str | None = None, catalog: Catalog | None = None
+    text: str,
+    *,
+    kit: str | None = None,
+    catalog: Catalog | None = None,
+    field: str | None = None,
 ) -> Haplotype:
     """Parse ``"DYS19=14,DYS389I=13,DYS385=11,14"`` (``;`` also separates loci).
 
     A comma separates loci only where a ``NAME=`` follows, so multi-copy values like
-    ``DYS385=11,14`` need no quoting.
+    ``DYS385=11,14`` need no quoting. Bad text raises an :class:`~patriline.errors.InputError`
+    (:class:`AlleleError`, :class:`HaplotypeError`, ``UnknownLocusError``); with ``field``
+    (the input it came from, e.g. ``"haplotype"``) its message starts with that name and
+    its ``details["field"]`` is set.
     """
+    try:
+        return _parse_haplotype_string(text, kit=kit, catalog=catalog)
+    except InputError as exc:
+        if field is not None and "field" not in exc.details:
+            exc.details["field"] = field
+            exc.message = f"{field}: {exc}"
+        raise
+
+
+def _parse_haplotype_string(text: str, *, kit: str | None, catalog: Catalog | None) -> Haplotype:
     catalog = catalog or default_catalog()
     pieces = re.split(r"[;\n]|,(?=\s*[A-Za-z][A-Za-z0-9_ .\-/]*\s*=)", text)
     values: dict[str, str] = {}
@@ -354,10 +386,10 @@ def parse_haplotype_string(
         if not piece.strip():
             continue
         if "=" not in piece:
-            raise ValueError(f"expected LOCUS=ALLELE, got {piece.strip()!r}")
+            raise HaplotypeError(f"expected LOCUS=ALLELE, got {piece.strip()!r}")
         name, value = piece.split("=", 1)
         if name.strip() in values:
-            raise ValueError(f"locus {name.strip()} given twice")
+            raise HaplotypeError(f"locus {name.strip()} given twice")
         values[name.strip()] = value.strip()
     return Haplotype.parse(values, kit=kit, catalog=catalog)
 

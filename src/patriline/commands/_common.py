@@ -33,6 +33,33 @@ def store_url(db: str | None) -> str:
     return url
 
 
+#: Library field names whose CLI flag is not ``--`` + the field with ``-`` for ``_``.
+FIELD_FLAGS: dict[str, str] = {
+    "haplotype": "--haplotype",
+    "max_mismatches": "--max-mismatches",
+    "keep_generations": "--keep-generations",
+    "growth_generations": "--growth-generations",
+    "familial": "--familial",
+    "reason": "--reason",
+    "store": "--db",
+    "url": "--db",
+}
+
+
+def flag_of(field: str) -> str:
+    """The CLI flag of a library field (``max_mismatches`` → ``--max-mismatches``)."""
+    return FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def cli_message(exc: Exception) -> str:
+    """The message of ``exc`` as the CLI prints it: a leading field name becomes its flag."""
+    text = str(exc)
+    field = getattr(exc, "details", {}).get("field")
+    if isinstance(field, str) and field and (text.startswith((field + " ", field + ":"))):
+        text = flag_of(field) + text[len(field) :]
+    return text
+
+
 def default_user() -> str:
     return os.environ.get("PATRILINE_USER") or getpass.getuser()
 

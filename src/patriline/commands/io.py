@@ -14,7 +14,7 @@ from patriline.commands._common import JSON_OPTION, console, emit_json
 from patriline.errors import InputError
 from patriline.io import ReadError, ReadResult, check_format, read, write
 from patriline.io.model import Problem
-from patriline.reference import Catalog, Kit, UnknownKitError, default_catalog
+from patriline.reference import Catalog, Kit, default_catalog
 
 __all__ = ["register"]
 
@@ -31,10 +31,7 @@ def _kit_option(catalog: Catalog, kit: str | None) -> Kit | None:
             return catalog.load_kit_file(path)[0]
         except ValueError as exc:
             raise InputError(str(exc)) from None
-    try:
-        return catalog.kit(kit)
-    except UnknownKitError as exc:
-        raise InputError(str(exc)) from None
+    return catalog.kit(kit)  # UnknownKitError is an InputError
 
 
 def kit_summary(kit: Kit, catalog: Catalog) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from patriline.commands._common import (
     store_url,
 )
 from patriline.errors import InputError
-from patriline.haplotype import AlleleError, Haplotype, parse_haplotype_string
-from patriline.reference import UnknownLocusError
+from patriline.haplotype import Haplotype, parse_haplotype_string
 
 __all__ = ["register"]
 
@@ -86,10 +85,7 @@ def _trace(trace: Path | None, haplotype: str | None) -> Haplotype | None:
     if trace is not None and haplotype is not None:
         raise InputError("give --trace FILE or --haplotype, not both")
     if haplotype is not None:
-        try:
-            return parse_haplotype_string(haplotype)
-        except (AlleleError, UnknownLocusError, ValueError) as exc:
-            raise InputError(f"--haplotype: {exc}") from None
+        return parse_haplotype_string(haplotype, field="haplotype")
     if trace is not None:
         from patriline.io import read
 

@@ -18,9 +18,7 @@ from patriline.commands._common import (
     emit_json,
     store_url,
 )
-from patriline.errors import InputError
-from patriline.haplotype import AlleleError, Haplotype, parse_haplotype_string
-from patriline.reference import UnknownLocusError
+from patriline.haplotype import Haplotype, parse_haplotype_string
 
 POPULATION_OPTION = typer.Option(
     None, "--population", help="Simulated population directory (for the number of matching men)."
@@ -44,15 +42,8 @@ def _clusters(text: str) -> list[int]:
 
 
 def parse_query(text: str) -> Haplotype:
-    """A ``--haplotype`` option as a profile; bad input becomes an :class:`InputError`."""
-    try:
-        return parse_haplotype_string(text)
-    except AlleleError as exc:
-        raise InputError(
-            f"--haplotype: locus {exc.locus} value {exc.value!r}: {exc.reason}"
-        ) from None
-    except (UnknownLocusError, ValueError) as exc:
-        raise InputError(f"--haplotype: {exc}") from None
+    """A ``--haplotype`` option as a profile (bad text: an ``InputError`` naming the field)."""
+    return parse_haplotype_string(text, field="haplotype")
 
 
 def fit(

@@ -21,7 +21,7 @@ from patriline.io.jsonfmt import read_json, write_json
 from patriline.io.model import Problem, Reader, ReadError, ReadResult, Record
 from patriline.io.wide import read_wide, write_wide
 from patriline.io.yhrd import read_yhrd, write_yhrd
-from patriline.reference import Catalog, Kit, UnknownKitError, default_catalog
+from patriline.reference import Catalog, Kit, default_catalog
 
 __all__ = [
     "FORMATS",
@@ -100,10 +100,7 @@ def detect_format(path: str | Path, text: str) -> str:
 def _resolve_kit(kit: str | Kit | None, catalog: Catalog) -> Kit | None:
     if kit is None or isinstance(kit, Kit):
         return kit
-    try:
-        return catalog.kit(kit)
-    except UnknownKitError as exc:
-        raise InputError(str(exc)) from None
+    return catalog.kit(kit)  # UnknownKitError is an InputError
 
 
 def read(

@@ -23,6 +23,7 @@ from patriline.haplotype import (
     _join_copies,
     parse_allele,
 )
+from patriline.ids import id_problem
 from patriline.io.model import Problem, ReadError, ReadResult, Record
 from patriline.reference import Catalog, Kit, UnknownKitError, UnknownLocusError
 
@@ -271,6 +272,9 @@ class RowBuilder:
         problems: list[Problem] = []
         if not specimen:
             problems.append(Problem(path, line, "no specimen ID", column=specimen_column))
+        elif (why := id_problem(specimen)) is not None:
+            problems.append(Problem(path, line, why, column=specimen_column, value=specimen))
+            specimen = ""
         elif specimen in self.seen:
             problems.append(
                 Problem(
@@ -281,6 +285,8 @@ class RowBuilder:
                     specimen=specimen,
                 )
             )
+        if person and (why := id_problem(person, "person ID")) is not None:
+            problems.append(Problem(path, line, why, column="person", value=person))
         kit = self.kit
         if kit_text:
             found = self._kit(kit_text)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from patriline.haplotype import Allele, AlleleError, AlleleKind
+from patriline.ids import bad_ids
 from patriline.io._build import Column, RowBuilder
 from patriline.io.model import Problem
 from patriline.reference import Kit, UnknownKitError
@@ -81,11 +82,10 @@ def _raw_rows(text: str, delimiter: str, path: str) -> Iterator[tuple[int, list[
             end = reader.line_num
             yield start, cells
     except csv.Error as exc:
+        from patriline.io._text import split_reason
         from patriline.io.model import ReadError
 
-        raise ReadError(
-            Problem(path, end + 1, f"cannot split the line into cells: {exc}")
-        ) from None
+        raise ReadError(Problem(path, end + 1, split_reason(exc))) from None
 
 
 def chunks(
@@ -152,7 +152,10 @@ def chunks(
             objs = [builder._parse(col, t.strip()) for t in distinct_cells]
             idx = np.fromiter(map(distinct_cells.__getitem__, cols[j]), np.int64, count=m)
             inputs.append((j, col, idx, objs))
-        yield _finish(lines, rows, specimens, meta, ragged, inputs, kit_i, builder)
+        person_i = next((i for i, c in enumerate(columns) if c.role == "person"), None)
+        yield _finish(
+            lines, rows, specimens, meta, ragged, inputs, kit_i, builder, person_i=person_i
+        )
 
 
 def _finish(
@@ -165,11 +168,16 @@ def _finish(
     kit_i: int | None,
     builder: RowBuilder,
     ragged: np.ndarray | None = None,
+    person_i: int | None = None,
 ) -> Chunk:
-    """Kits per row, and the rows to re-check: bad cells, unknown kits, loci outside a kit."""
+    """Kits per row, and the rows to re-check: bad cells, unknown kits, loci outside a kit,
+    specimen or person IDs that break the ID rule (:mod:`patriline.ids`)."""
     m = len(lines)
     ragged = flagged.copy() if ragged is None else ragged
     flagged = flagged.copy()
+    for ids in (specimens, meta.get(person_i) if person_i is not None else None):
+        if ids is not None:
+            flagged[bad_ids(ids)] = True
     kit_idx = np.zeros(m, dtype=np.int64)
     kit_objs: list[Kit | None] = [builder.kit]
     kit_of_row: list[Kit | None] = [builder.kit] * m
@@ -296,7 +304,7 @@ def compiled_chunk(
     rows = _LazyRows(raw, row_start[:m].tolist(), row_end[:m].tolist(), delimiter, n)
     spans = [(m_start[k, :m].tolist(), m_end[k, :m].tolist()) for k in range(len(meta_cols))]
     meta = {
-        i: [raw[a:b].decode("utf-8") for a, b in zip(*spans[k], strict=True)]
+        i: [raw[a:b].decode("utf-8").strip() for a, b in zip(*spans[k], strict=True)]
         for k, i in enumerate(meta_cols)
     }
     flagged = flags[:m].astype(bool)
@@ -332,7 +340,8 @@ def compiled_chunk(
             uniq, idx = np.unique(key, return_inverse=True)
         objs: list[Allele | AlleleError] = [_allele(_digits(u, block.shape[0])) for u in uniq.tolist()]  # fmt: skip
         inputs.append((j, col, idx.ravel(), objs))
-    chunk = _finish(lines, rows, specimens, meta, flagged, inputs, kit_i, builder, ragged)
+    person_i = next((i for i, c in enumerate(columns) if c.role == "person"), None)
+    chunk = _finish(lines, rows, specimens, meta, flagged, inputs, kit_i, builder, ragged, person_i)
     if blank.any():
         return _drop(chunk, ~blank)
     return chunk

@@ -30,13 +30,15 @@ _MISSING = -1
 @numba.njit(cache=True, nogil=True)
 def _parse_cell(data, s, e, copies, lo, hi, unit, out, vals):
     """Parse data[s:e] into out[:copies] (``vals``: scratch of 4); 0 missing, 1 value,
-    2 not the happy path."""
+    2 not the happy path. A cell is quoted only when its first byte is a quote (as the
+    csv module reads it)."""
+    quoted = s < e and data[s] == _QUOTE
     # strip spaces
     while s < e and (data[s] == _SPACE or data[s] == _TAB):
         s += 1
     while e > s and (data[e - 1] == _SPACE or data[e - 1] == _TAB):
         e -= 1
-    if s < e and data[s] == _QUOTE:
+    if quoted:
         if e - s < 2 or data[e - 1] != _QUOTE:
             return 2
         s += 1
@@ -112,24 +114,52 @@ def _parse_cell(data, s, e, copies, lo, hi, unit, out, vals):
 
 
 @numba.njit(cache=True, nogil=True)
+def _csv_step(state, c, delim):
+    """One byte of the csv module's quoting rules (default dialect: ``"`` quotes a cell
+    only as its first character, ``""`` inside a quoted cell is a quote, a quote elsewhere
+    is text). States: 0 start of a cell, 1 unquoted cell, 2 quoted cell, 3 a quote inside a
+    quoted cell (its end, or the first of ``""``). Line ends are handled by the caller."""
+    if state == 2:
+        return 3 if c == _QUOTE else 2
+    if c == delim:
+        return 0
+    if state == 0:
+        return 2 if c == _QUOTE else 1
+    if state == 3:
+        return 2 if c == _QUOTE else 1
+    return 1
+
+
+@numba.njit(cache=True, nogil=True)
 def _scan_range(data, pos, stop, line, one_line, delim, n_fields, meta_slot, col_out, col_copies, col_lo, col_hi, col_unit, values, flags, line_no, row_start, row_end, id_start, id_end, r0, r_max):  # fmt: skip
-    """Scan the lines of ``data[pos:stop]`` (the first numbered ``line``) into rows
+    """Scan the records of ``data[pos:stop]`` (the first on line ``line``) into rows
     ``r0 ..`` of the outputs; return the row after the last, ``-1`` when a quoted cell
-    runs past ``stop`` (or, with ``one_line``, over a line end) and ``-2`` past ``r_max``."""
+    runs past ``stop`` (or, with ``one_line``, over a line end) and ``-2`` past ``r_max``.
+
+    Records and cells are cut exactly where the csv module cuts them (:func:`_csv_step`),
+    so a quote inside an unquoted cell, or an unbalanced one, moves no boundary the
+    row-wise reader would not move; a record over several lines advances ``line`` by
+    all of them."""
     tmp = np.empty(8, dtype=np.int64)
     scratch = np.empty(4, dtype=np.int64)
     r = r0
     while pos < stop:
-        # one physical line [pos, eol)
+        # one record [pos, eol): up to the first line end outside a quoted cell
         eol = pos
-        in_quote = False
-        while eol < stop and not (data[eol] == _LF and not in_quote):
-            if data[eol] == _QUOTE:
-                in_quote = not in_quote
-            elif one_line and in_quote and data[eol] == _LF:
-                return -1
+        state = 0
+        extra_lines = 0
+        while eol < stop:
+            c = data[eol]
+            if c == _LF:
+                if state != 2:
+                    break
+                if one_line:
+                    return -1
+                extra_lines += 1
+            else:
+                state = _csv_step(state, c, delim)
             eol += 1
-        if in_quote:
+        if state == 2:
             return -1
         end = eol
         if end > pos and data[end - 1] == _CR:
@@ -150,22 +180,23 @@ def _scan_range(data, pos, stop, line, one_line, delim, n_fields, meta_slot, col
             field = 0
             s = pos
             i = pos
-            in_q = False
+            st = 0
             bad = False
             while True:
-                if i < end and data[i] == _QUOTE:
-                    in_q = not in_q
-                if i == end or (data[i] == delim and not in_q):
+                if i < end:
+                    st = _csv_step(st, data[i], delim)
+                if i == end or (data[i] == delim and st == 0):
                     if field < n_fields:
                         slot = meta_slot[field]
                         o = col_out[field]
                         if slot >= 0:
                             a, b = s, i
+                            quoted = a < b and data[a] == _QUOTE
                             while a < b and (data[a] == _SPACE or data[a] == _TAB):
                                 a += 1
                             while b > a and (data[b - 1] == _SPACE or data[b - 1] == _TAB):
                                 b -= 1
-                            if b - a >= 2 and data[a] == _QUOTE and data[b - 1] == _QUOTE:
+                            if quoted and b - a >= 2 and data[b - 1] == _QUOTE:
                                 a += 1
                                 b -= 1
                                 while a < b and (data[a] == _SPACE or data[a] == _TAB):
@@ -173,7 +204,7 @@ def _scan_range(data, pos, stop, line, one_line, delim, n_fields, meta_slot, col
                                 while b > a and (data[b - 1] == _SPACE or data[b - 1] == _TAB):
                                     b -= 1
                             for q in range(a, b):
-                                if data[q] == _QUOTE:
+                                if data[q] == _QUOTE or data[q] == _LF:
                                     bad = True
                             id_start[slot, r] = a
                             id_end[slot, r] = b
@@ -201,7 +232,7 @@ def _scan_range(data, pos, stop, line, one_line, delim, n_fields, meta_slot, col
             if bad:
                 flags[r] = 1
             r += 1
-        line += 1
+        line += 1 + extra_lines
         pos = eol + 1
     return r
 

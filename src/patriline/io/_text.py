@@ -126,7 +126,18 @@ def iter_rows(text: str, delimiter: str, path: str) -> Iterator[tuple[int, list[
                 continue
             yield start, [c.strip() for c in cells]
     except csv.Error as exc:
-        raise _fatal(path, line, f"cannot split the line into cells: {exc}") from None
+        raise _fatal(path, line, split_reason(exc)) from None
+
+
+def split_reason(exc: csv.Error) -> str:
+    """Why the csv module could not split a line, in words a lab can act on."""
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (
+            f"cannot split the line into cells: a cell runs on for more than "
+            f"{csv.field_size_limit()} characters (a quote opened here and never closed?)"
+        )
+    return f"cannot split the line into cells: {text}"
 
 
 @contextlib.contextmanager

@@ -193,7 +193,15 @@ def _fast_csv(
                 before = len(collector.records)
                 cells = [(col, row[j].strip()) for j, col in locus_cols]
                 kit_text = row[kit_i].strip() if kit_i is not None else ""
-                builder.build(line, specimen, cells, kit_text=kit_text, specimen_column=spec_header)
+                person = chunk.meta[person_i][r] if person_i is not None else ""
+                builder.build(
+                    line,
+                    specimen,
+                    cells,
+                    person=person,
+                    kit_text=kit_text,
+                    specimen_column=spec_header,
+                )
                 if len(collector.records) == before:
                     continue
                 record = collector.records.pop()

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from patriline.errors import InputError
+from patriline.errors import InputError, truncate
 from patriline.haplotype import Haplotype
 
 if TYPE_CHECKING:
@@ -49,13 +49,13 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         parts = [where]
         if self.specimen:
-            parts.append(f"specimen {self.specimen}")
+            parts.append(f"specimen {truncate(self.specimen)}")
         if self.column and self.column != self.locus:
             parts.append(f"column {self.column!r}")
         if self.locus:
             parts.append(f"locus {self.locus}")
         if self.value is not None:
-            parts.append(f"value {self.value!r}")
+            parts.append(f"value {truncate(repr(self.value))}")
         text = ", ".join(parts) + f": {self.reason}"
         if self.suggestion:
             text += f" (did you mean {self.suggestion}?)"
@@ -70,7 +70,7 @@ class ReadError(InputError):
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        super().__init__(str(problem))
+        super().__init__(str(problem), **problem.to_dict())
 
 
 @dataclass

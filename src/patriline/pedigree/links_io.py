@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from patriline.errors import InputError
+from patriline.ids import id_problem
 from patriline.io.model import Problem, ReadError
 from patriline.pedigree.model import Link, LinkConflict, LinkLike, Pedigree
 
@@ -181,6 +182,14 @@ def read_links(
             problem(item)
             continue
         result.rows += 1
+        bad_id = next(
+            ((c, v, w) for c, v in (("son", item.son), ("father", item.father))
+             if (w := id_problem(v, "person ID")) is not None),
+            None,
+        )  # fmt: skip
+        if bad_id is not None:
+            problem(Problem(str(path), item.line, bad_id[2], column=bad_id[0], value=bad_id[1]))
+            continue
         try:
             if pedigree.add(item):
                 result.links.append(item)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from scipy import stats
 
+from patriline.errors import InputError, truncate
+
 __all__ = [
     "BALLANTYNE_2010_MEIOSES_PER_MARKER",
     "Catalog",
@@ -64,28 +66,33 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", text)
 
 
-class UnknownLocusError(KeyError):
-    """A locus name that the catalog does not know; ``suggestion`` is the nearest known name."""
+class UnknownLocusError(InputError, KeyError):
+    """A locus name that the catalog does not know; ``suggestion`` is the nearest known name.
+
+    An :class:`~patriline.errors.InputError` (and a ``KeyError`` for look-up callers)."""
 
     def __init__(self, name: str, suggestion: str | None) -> None:
         self.name = name
         self.suggestion = suggestion
         hint = f" (did you mean {suggestion}?)" if suggestion else ""
-        super().__init__(f"unknown locus {name!r}{hint}")
+        super().__init__(
+            f"unknown locus {truncate(repr(name))}{hint}", locus=name, suggestion=suggestion
+        )
 
-    def __str__(self) -> str:
-        return str(self.args[0])
 
-
-class UnknownKitError(KeyError):
-    """A kit name that the catalog does not know."""
+class UnknownKitError(InputError, KeyError):
+    """A kit name that the catalog does not know (an :class:`~patriline.errors.InputError`,
+    and a ``KeyError``)."""
 
     def __init__(self, name: str, known: Iterable[str]) -> None:
         self.name = name
-        super().__init__(f"unknown kit {name!r}; known kits: {', '.join(sorted(known))}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+        known = sorted(known)
+        super().__init__(
+            f"unknown kit {truncate(repr(name))}; known kits: {', '.join(known)}",
+            field="kit",
+            value=name,
+            known=known,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from patriline.errors import InputError
-from patriline.reference import Catalog, UnknownKitError, default_catalog
+from patriline.reference import Catalog, default_catalog
 
 __all__ = [
     "DEFAULT_FOUNDER_NE",
@@ -102,23 +102,31 @@ class SimConfig:
                 raise InputError(f"sizes: every generation needs at least 1 male (got {bad[0]})")
         else:
             if self.males < 1:
-                raise InputError(f"--males must be at least 1 (got {self.males})")
+                raise InputError(f"males must be at least 1 (got {self.males})", field="males")
             if self.generations < 0:
-                raise InputError(f"--generations must be >= 0 (got {self.generations})")
+                raise InputError(
+                    f"generations must be >= 0 (got {self.generations})", field="generations"
+                )
             if self.growth_generations < 0:
                 raise InputError(
-                    f"--growth-generations must be >= 0 (got {self.growth_generations})"
+                    f"growth_generations must be >= 0 (got {self.growth_generations})",
+                    field="growth_generations",
                 )
             if self.generations + self.growth_generations < 1:
                 raise InputError("simulate at least one generation (--generations or growth)")
             if not -1.0 < self.growth <= 1.0 or not math.isfinite(self.growth):
-                raise InputError(f"--growth must be in (-1, 1] per generation (got {self.growth})")
+                raise InputError(
+                    f"growth must be in (-1, 1] per generation (got {self.growth})", field="growth"
+                )
         if not 0.0 <= self.vrs <= 100.0 or not math.isfinite(self.vrs):
-            raise InputError(f"--vrs must be in [0, 100] (got {self.vrs})")
+            raise InputError(f"vrs must be in [0, 100] (got {self.vrs})", field="vrs")
         if not 0.0 <= self.two_step <= 1.0:
             raise InputError(f"two-step share must be in [0, 1] (got {self.two_step})")
         if self.keep_generations < 1:
-            raise InputError(f"--keep-generations must be >= 1 (got {self.keep_generations})")
+            raise InputError(
+                f"keep_generations must be >= 1 (got {self.keep_generations})",
+                field="keep_generations",
+            )
         if self.keep_generations > self.n_generations + 1:
             raise InputError(
                 f"--keep-generations {self.keep_generations} exceeds the "
@@ -156,10 +164,7 @@ class SimConfig:
                 return tuple(catalog.locus(n).name for n in self.loci)
             except KeyError as exc:
                 raise InputError(f"loci: {exc}") from None
-        try:
-            return catalog.kit(self.kit).loci
-        except UnknownKitError as exc:
-            raise InputError(str(exc)) from None
+        return catalog.kit(self.kit).loci  # UnknownKitError is an InputError
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -174,10 +179,7 @@ def loci_for_kits(
     catalog = catalog or default_catalog()
     wanted: set[str] = set()
     for k in kits:
-        try:
-            wanted |= set(catalog.kit(k).loci)
-        except UnknownKitError as exc:
-            raise InputError(str(exc)) from None
+        wanted |= set(catalog.kit(k).loci)  # UnknownKitError is an InputError
     return tuple(n for n in catalog.all_loci if n in wanted)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from patriline.encoding import Layout
 from patriline.errors import InputError
-from patriline.reference import Catalog, UnknownKitError, default_catalog
+from patriline.reference import Catalog, default_catalog
 from patriline.search._distance_kernels import LocusTable
 from patriline.search._index_build import locus_table
 from patriline.simulate._kernels import match_lists, meioses_pairs
@@ -70,10 +70,7 @@ class KitView:
 def kit_view(population: Population, kit: str, catalog: Catalog | None = None) -> KitView:
     """Columns of ``kit`` in the population's layout; :class:`InputError` if not simulated."""
     catalog = catalog or default_catalog()
-    try:
-        k = catalog.kit(kit)
-    except UnknownKitError as exc:
-        raise InputError(str(exc)) from None
+    k = catalog.kit(kit)  # UnknownKitError is an InputError
     layout = population.layout
     missing = [n for n in k.loci if n not in layout.loci]
     if missing:
@@ -281,7 +278,9 @@ def reach(
     database matches himself at 0 meioses, as in Olsen et al. 2025).
     """
     if max_mismatches < 0:
-        raise InputError(f"--max-mismatches must be >= 0 (got {max_mismatches})")
+        raise InputError(
+            f"max_mismatches must not be negative (got {max_mismatches})", field="max_mismatches"
+        )
     if traces not in TRACE_DONORS:
         raise InputError(f"traces must be one of {', '.join(TRACE_DONORS)} (got {traces!r})")
     if n_queries < 1:

@@ -19,8 +19,7 @@ import numpy as np
 
 from patriline.encoding import MISSING, OFF_LADDER, Encoded, Layout, encode
 from patriline.errors import AccessDenied, DisclosureRefused, InputError
-from patriline.haplotype import AlleleError, Haplotype
-from patriline.reference import UnknownLocusError
+from patriline.haplotype import Haplotype
 from patriline.stats.disclosure import check_store_size
 
 __all__ = ["DesignMatrix", "ReferenceSet", "design_matrix", "load_reference"]
@@ -110,12 +109,8 @@ def _read_wide_csv(path: Path) -> tuple[list[str], list[Haplotype], list[float]]
             }
             try:
                 hap = Haplotype.parse(loci)
-            except AlleleError as exc:
-                raise InputError(
-                    f"{path}:{line}: locus {exc.locus} value {exc.value!r}: {exc.reason}"
-                ) from None
-            except (UnknownLocusError, ValueError) as exc:
-                raise InputError(f"{path}:{line}: {exc}") from None
+            except InputError as exc:  # AlleleError, UnknownLocusError, HaplotypeError
+                raise InputError(f"{path}:{line}: {exc}", file=str(path), line=line, **exc.details) from None  # fmt: skip
             ids.append(next(iter(extra.values()), f"{path.name}:{line}"))
             haps.append(hap)
             weights.append(weight)

@@ -44,10 +44,10 @@ class ReportRequest:
 
 
 def _trace(request: ReportRequest) -> Haplotype:
-    from patriline.commands.stats import parse_query
+    from patriline.haplotype import parse_haplotype_string
 
     if request.trace_text is not None:
-        return parse_query(request.trace_text)
+        return parse_haplotype_string(request.trace_text, field="haplotype")
     assert request.trace_file is not None
     from patriline.stats.reference import load_reference
 

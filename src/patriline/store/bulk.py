@@ -18,6 +18,7 @@ import numpy as np
 
 from patriline.encoding import EXTRA, MISSING, Encoded, Layout, _decode_cell, decode
 from patriline.haplotype import AlleleKind
+from patriline.ids import bad_ids, id_problem
 from patriline.io.encoded import EncodedRead
 from patriline.io.model import Problem
 from patriline.reference import Catalog, default_catalog
@@ -222,6 +223,10 @@ def prepare_encoded(
     for r, s in enumerate(ids):
         if not s:
             bad[r] = Problem(file, read.lines[r], "empty specimen ID", column="specimen", value=s)
+    for column, values in (("specimen", ids), ("person", read.persons or [])):
+        for r in bad_ids(values):  # the ID rule (patriline.ids), also for encoded reads
+            why = id_problem(values[r], f"{column} ID") or ""
+            bad[r] = Problem(file, read.lines[r], why, column=column, value=values[r])
     uniform = all(len(set(c)) <= 1 for c in columns)
     meta: list[_Meta]
     if uniform and n:

@@ -18,13 +18,21 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from patriline._files import FILE_MODE, make_private
-from patriline.errors import DatabaseBusy, InputError
+from patriline.errors import DatabaseBusy, InputError, StoreUnavailable
 
-__all__ = ["WRITE_LOCK", "is_busy", "make_engine", "normalize_url", "write_transaction"]
+__all__ = [
+    "WRITE_LOCK",
+    "is_busy",
+    "is_unreachable",
+    "make_engine",
+    "normalize_url",
+    "unreachable",
+    "write_transaction",
+]
 
 #: Key of the PostgreSQL advisory lock held by every write transaction.
 WRITE_LOCK = 0x7A7121E
@@ -121,6 +129,35 @@ def is_busy(exc: BaseException) -> bool:
     return False
 
 
+def is_unreachable(exc: BaseException) -> bool:
+    """True when a PostgreSQL server went away or cannot be reached: the connection was
+    cut (server stopped or restarted, backend terminated) or could not be made."""
+    if not isinstance(exc, DBAPIError) or not type(exc.orig).__module__.startswith("psycopg"):
+        return False
+    if exc.connection_invalidated:
+        return True
+    import psycopg
+
+    orig = exc.orig
+    if isinstance(exc, InterfaceError) or isinstance(orig, psycopg.InterfaceError):
+        return True  # "the connection is closed" / "the connection is lost"
+    if isinstance(orig, psycopg.errors.AdminShutdown | psycopg.errors.CrashShutdown):
+        return True
+    # no SQLSTATE: raised by libpq (connection failed or lost), not by the server
+    return isinstance(orig, psycopg.OperationalError) and getattr(orig, "sqlstate", None) is None
+
+
+def unreachable(exc: BaseException) -> StoreUnavailable:
+    """The :class:`StoreUnavailable` error for a cut or failed server connection."""
+    orig = getattr(exc, "orig", exc)
+    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return StoreUnavailable(
+        f"the store's database server is unreachable ({reason}); "
+        "a write under way was not committed: retry when the server is back",
+        reason=reason,
+    )
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction: all of it is committed, or nothing (busy → DatabaseBusy)."""
@@ -134,6 +171,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     except DBAPIError as exc:
         if is_busy(exc):
             raise DatabaseBusy("database busy, retry") from None
+        if is_unreachable(exc):
+            raise unreachable(exc) from None
         raise
 
 
@@ -146,4 +185,6 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
     except DBAPIError as exc:
         if is_busy(exc):
             raise DatabaseBusy("database busy, retry") from None
+        if is_unreachable(exc):
+            raise unreachable(exc) from None
         raise

@@ -17,7 +17,7 @@ from patriline import __version__
 from patriline._files import private_open
 from patriline.errors import InputError
 from patriline.io.encoded import EncodedRead
-from patriline.io.model import Problem, ReadError, Record
+from patriline.io.model import Problem, Record
 from patriline.store import audit as _audit
 from patriline.store.importer import file_sha256, write_batch
 from patriline.store.prepare import Prepared, prepare
@@ -158,7 +158,8 @@ def _import_prepared(
         more = f" (and {len(all_problems) - 1} more problems)" if len(all_problems) > 1 else ""
         _audit_failure(db, actor, file, file_hash, format, str(first))
         raise InputError(
-            f"{first}{more}; nothing was imported (use --lenient to import the valid rows)"
+            f"{first}{more}; nothing was imported (use --lenient to import the valid rows)",
+            **first.to_dict(),
         )
     batch = {
         "kind": "haplotypes",
@@ -215,14 +216,15 @@ def import_file(
         hashing = pool.submit(file_sha256, p)
         try:
             result = read_encoded(p, db.layout, format=format, strict=not lenient)
-            error: ReadError | None = None
-        except ReadError as exc:
+            error: InputError | None = None
+        except InputError as exc:  # a ReadError, or e.g. an unknown format: refused, audited
             error = exc
         file_hash = hashing.result()
     if error is not None:
         _audit_failure(db, actor, str(path), file_hash, format, str(error))
         raise InputError(
-            f"{error}; nothing was imported (use --lenient to import the valid rows)"
+            f"{error}; nothing was imported (use --lenient to import the valid rows)",
+            **error.details,
         ) from None
     result.file = str(path)
     return import_encoded(

@@ -21,7 +21,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection
 
 from patriline import __version__
-from patriline.errors import ConflictError, InputError
+from patriline.errors import ConflictError, InputError, truncate
+from patriline.ids import id_problem
 from patriline.store import audit as _audit
 from patriline.store.importer import _IN_CHUNK, _bulk, lookup
 from patriline.store.lineage import _INDEX_WALK, _ancestor_links, _index_walk
@@ -102,6 +103,9 @@ def insert_links(
     for link in links:
         if not link.son or not link.father:
             raise InputError(f"link {link.son!r} → {link.father!r}: son and father are required")
+        for column, value in (("son", link.son), ("father", link.father)):
+            if (why := id_problem(value, "person ID")) is not None:
+                raise InputError(f"link {column} {truncate(repr(value))}: {why}", field=column)
         if link.son == link.father:
             raise InputError(
                 f"link {link.son!r} → {link.father!r}: a person cannot be his own father"

@@ -16,6 +16,7 @@ from operator import itemgetter
 
 from patriline.encoding import EXTRA, MISSING, Layout, encode_allele
 from patriline.haplotype import Allele, Haplotype
+from patriline.ids import id_problem
 from patriline.io.model import Problem, Record
 from patriline.reference import Catalog, default_catalog
 from patriline.store.schema import CATEGORIES
@@ -270,6 +271,11 @@ def prepare(
             meta = Problem(
                 file, rec.line, "empty specimen ID", column="specimen", value=rec.specimen
             )
+        if type(meta) is tuple:  # the ID rule (patriline.ids) for records from any source
+            for column, value in (("specimen", specimen), ("person", rec.person or "")):
+                if value and (why := id_problem(value.strip(), f"{column} ID")) is not None:
+                    meta = Problem(file, rec.line, why, column=column, value=value)
+                    break
         if isinstance(meta, Problem):
             out.problems.append(meta)
             out.rejected_specimens += 1
