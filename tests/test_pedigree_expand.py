@@ -100,7 +100,7 @@ def test_write_svg__marks_hit_typed_and_colours(tmp_path: Path) -> None:
     ped = _village()
     typed = {"F": hap("DYS19=14,DYS390=24"), "S1": hap("DYS19=15,DYS390=24")}
     e = expand_pedigree(ped, ["S1"], typed, generations=1, trace=hap("DYS19=15,DYS390=23"))
-    source = expansion_graph(e).source
+    source = expansion_graph(e).string()
     assert "HIT" in source and "P(donor) of untested men" in source
     assert "trace vs hit S1: 1 of 2 differ" in source
     g1 = e.member("G1")

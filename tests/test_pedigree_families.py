@@ -134,7 +134,7 @@ def test_expand_pedigree__family_cap() -> None:
 
 def test_write_svg__one_cluster_per_family(tmp_path: Path) -> None:
     e = expand_pedigree(Pedigree(FOREST), ["SA1", "UB1"], TYPED, generations=3, trace=TRACE)
-    source = expansion_graph(e).source
+    source = expansion_graph(e).string()
     assert "cluster_family_0" in source and "cluster_family_1" in source
     assert "family of hit SA1: P(donor in family)" in source
     assert "trace vs the hit of each family" in source

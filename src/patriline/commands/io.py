@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -12,9 +12,11 @@ from rich.table import Table
 from patriline._files import private_open
 from patriline.commands._common import JSON_OPTION, console, emit_json
 from patriline.errors import InputError
-from patriline.io import ReadError, ReadResult, check_format, read, write
-from patriline.io.model import Problem
 from patriline.reference import Catalog, Kit, default_catalog
+
+if TYPE_CHECKING:  # the readers (and numpy) load when a command reads
+    from patriline.io import ReadResult
+    from patriline.io.model import Problem
 
 __all__ = ["register"]
 
@@ -69,6 +71,8 @@ def _read_safely(
     path: Path, fmt: str | None, kit: Kit | None, catalog: Catalog, strict: bool
 ) -> ReadResult:
     """Read; a file-level problem becomes a result with no rows and that problem."""
+    from patriline.io import ReadError, ReadResult, read
+
     try:
         return read(path, format=fmt, strict=strict, kit=kit, catalog=catalog)
     except ReadError as exc:
@@ -155,6 +159,8 @@ def validate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check a file and list every problem; exit code 1 if there is any."""
+    from patriline.io import check_format
+
     catalog = default_catalog()
     chosen = _kit_option(catalog, kit)
     result = _read_safely(file, check_format(fmt) if fmt else None, chosen, catalog, strict=False)
@@ -196,6 +202,8 @@ def convert(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Convert between csv, genemapper, yhrd and json. Strict unless --lenient."""
+    from patriline.io import ReadError, check_format, write
+
     catalog = default_catalog()
     chosen = _kit_option(catalog, kit)
     fin = check_format(from_fmt) if from_fmt else None

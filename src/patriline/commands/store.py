@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,7 +22,9 @@ from patriline.commands._common import (
     err_console,
     store_url,
 )
-from patriline.store import Actor, Database
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) loads when a command runs
+    from patriline.store import Actor, Database
 
 DB_OPTION = typer.Option(
     None, "--db", help="Store URL: a SQLite file or postgresql://… (default: $PATRILINE_DB)."
@@ -38,6 +41,8 @@ retention_app = typer.Typer(help="Apply retention periods.", no_args_is_help=Tru
 
 @contextmanager
 def _session(db: str | None, user: str | None) -> Iterator[tuple[Database, Actor]]:
+    from patriline.store import Database
+
     store = Database.open(store_url(db))
     try:
         yield store, store.actor(user or default_user())
@@ -50,6 +55,8 @@ def init(
     user: str | None = USER_OPTION,
 ) -> None:
     """Create a new store; the user who runs it becomes its admin."""
+    from patriline.store import Database
+
     name = user or default_user()
     Database.create(url, name).close()
     typer.echo(f"created store {url}; admin: {name}")
@@ -160,6 +167,7 @@ def audit_verify(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check the audit hash chain; exit 1 and name the first broken entry if it fails."""
+    from patriline.store import Database
     from patriline.store.audit import read_anchors
 
     anchors = [a for path in anchor or [] for a in read_anchors(path)]
@@ -195,6 +203,8 @@ def audit_anchor(
     """Print the verified chain head as one JSON line (entries, hash, time) to keep
     outside the store; `audit verify --anchor FILE` later proves the log was not
     rewritten up to it."""
+    from patriline.store import Database
+
     with Database.open(store_url(db)) as store:
         line = store.audit_anchor().to_line()
     if out is not None:

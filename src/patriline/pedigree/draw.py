@@ -1,4 +1,4 @@
-"""Pictures of an expansion: the paternal tree as SVG (graphviz ``dot``).
+"""Pictures of an expansion: the paternal tree as SVG (graphviz ``dot`` layout).
 
 Typed men are grey boxes, untested men ellipses filled by their donor posterior (a
 colour scale from white to dark red, shown in a legend), the hit has a thick blue
@@ -7,20 +7,21 @@ double border; beside the tree a table compares the trace with the hit locus by 
 posterior. An expansion of several unrelated families draws each family in its own
 box (a graphviz cluster) headed by its first hit and the posterior that the donor is
 one of its men; the table then has one column per family's hit.
+
+Layout and rendering run in-process through pygraphviz, whose wheels bundle the graphviz
+libraries: no ``dot`` program is needed.
 """
 
 from __future__ import annotations
 
 import html
-import shutil
 from pathlib import Path
 
-import graphviz
+import pygraphviz
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
 from patriline._files import write_private
-from patriline.errors import InputError
 from patriline.haplotype import compare
 from patriline.pedigree.expand import Expansion
 
@@ -43,20 +44,20 @@ def _text_colour(probability: float | None) -> str:
     return "#ffffff" if probability is not None and probability > 0.5 else "#000000"
 
 
-def expansion_graph(expansion: Expansion) -> graphviz.Digraph:
-    """The graphviz graph of ``expansion`` (render with ``.pipe(format="svg")``)."""
-    g = graphviz.Digraph("expansion", graph_attr={"rankdir": "TB", "fontname": "Helvetica"})
-    g.attr("node", fontname="Helvetica", fontsize="10")
+def expansion_graph(expansion: Expansion) -> pygraphviz.AGraph:
+    """The graph of ``expansion`` (DOT text: ``.string()``; SVG: ``write_svg``)."""
+    g = pygraphviz.AGraph(name="expansion", directed=True, strict=False)
+    g.graph_attr.update(rankdir="TB", fontname="Helvetica")
+    g.node_attr.update(fontname="Helvetica", fontsize="10")
     hit_persons = set(expansion.hit_persons)
     several = len(expansion.families) > 1
     ranked = expansion.trace is not None and expansion.ranking is not None
-    boxes: dict[str | None, graphviz.Digraph] = {}
+    boxes: dict[str | None, pygraphviz.AGraph] = {}
     for i, f in enumerate(expansion.families if several else []):
         share = sum(m.posterior or 0.0 for m in expansion.members if m.family == f.name)
         label = f"family of hit {f.name}" + (f": P(donor in family) {share:.3g}" if ranked else "")
-        boxes[f.name] = graphviz.Digraph(
-            name=f"cluster_family_{i}",
-            graph_attr={"label": label, "fontsize": "11", "style": "rounded", "color": "#7f7f7f"},
+        boxes[f.name] = g.add_subgraph(
+            name=f"cluster_family_{i}", label=label, fontsize="11", style="rounded", color="#7f7f7f"
         )
     for m in expansion.members:
         lines = [m.person]
@@ -79,21 +80,19 @@ def expansion_graph(expansion: Expansion) -> graphviz.Digraph:
         if m.person in hit_persons:
             attrs.update({"penwidth": "3", "color": "#1f4e9c", "peripheries": "2"})
             lines.insert(0, "HIT")
-        boxes.get(m.family, g).node(_id(m.person), label="\n".join(lines), **attrs)
-    for box in boxes.values():
-        g.subgraph(box)
+        boxes.get(m.family, g).add_node(_id(m.person), label="\n".join(lines), **attrs)
     for son, link in expansion.pedigree.links.items():
-        g.edge(_id(link.father), _id(son))
+        g.add_edge(_id(link.father), _id(son))
     flagged = {f.person: f for f in (expansion.ranking.flags if expansion.ranking else [])}
     for person, flag in flagged.items():
-        g.node(
+        g.add_node(
             _id(person) + "_flag",
             label=f"{flag.message} (10^{flag.log10_ratio:.1f})",
             shape="note",
             fontcolor="#b00000",
             color="#b00000",
         )
-        g.edge(_id(person) + "_flag", _id(person), style="dashed", arrowhead="none")
+        g.add_edge(_id(person) + "_flag", _id(person), style="dashed", arrowhead="none")
     outside = expansion.ranking.outside if expansion.ranking else None
     _legend(g, None if outside is None else outside.posterior)
     if expansion.trace is not None:
@@ -105,7 +104,7 @@ def _id(person: str) -> str:
     return "p_" + person
 
 
-def _legend(g: graphviz.Digraph, outside: float | None = None) -> None:
+def _legend(g: pygraphviz.AGraph, outside: float | None = None) -> None:
     cells = "".join(
         f'<TD BGCOLOR="{colour_of(p) if p > 0 else "#ffffff"}">{p:g}</TD>' for p in LEGEND_STOPS
     )
@@ -122,12 +121,11 @@ def _legend(g: graphviz.Digraph, outside: float | None = None) -> None:
         f'<TR><TD COLSPAN="{span}" BGCOLOR="#d9d9d9">box: typed</TD></TR>'
         f"{extra}</TABLE>>"
     )
-    with g.subgraph(name="cluster_legend") as c:
-        c.attr(label="legend", fontsize="10")
-        c.node("legend", label=label, shape="plaintext")
+    c = g.add_subgraph(name="cluster_legend", label="legend", fontsize="10")
+    c.add_node("legend", label=label, shape="plaintext")
 
 
-def _trace_table(g: graphviz.Digraph, expansion: Expansion) -> None:
+def _trace_table(g: pygraphviz.AGraph, expansion: Expansion) -> None:
     """The trace beside the hit of each family (one column per family's first hit)."""
     trace = expansion.trace
     assert trace is not None
@@ -158,16 +156,13 @@ def _trace_table(g: graphviz.Digraph, expansion: Expansion) -> None:
         '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0">'
         f'<TR><TD COLSPAN="{2 + len(heads)}"><B>{title}</B></TD></TR>' + "".join(rows) + "</TABLE>>"
     )
-    with g.subgraph(name="cluster_trace") as c:
-        c.attr(label="", style="invis")
-        c.node("trace", label=label, shape="plaintext")
+    c = g.add_subgraph(name="cluster_trace", label="", style="invis")
+    c.add_node("trace", label=label, shape="plaintext")
 
 
 def write_svg(expansion: Expansion, path: str | Path) -> Path:
-    """Render ``expansion`` to an SVG file; needs graphviz's ``dot`` on the PATH."""
-    if shutil.which("dot") is None:
-        raise InputError("drawing needs graphviz's 'dot' program (apt install graphviz)")
+    """Render ``expansion`` to an SVG file (``dot`` layout, in-process)."""
     path = Path(path)
-    svg = expansion_graph(expansion).pipe(format="svg")
+    svg = expansion_graph(expansion).draw(format="svg", prog="dot")
     write_private(path, svg)
     return path

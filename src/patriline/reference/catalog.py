@@ -17,8 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scipy import stats
+if TYPE_CHECKING:  # scipy.stats costs ~0.4 s to import: only rate_posterior needs it
+    from scipy import stats
 
 from patriline.errors import InputError, truncate
 
@@ -159,6 +161,8 @@ class Locus:
         Returns a frozen ``scipy.stats.beta``. Where the source gives no counts the
         posterior uses the pseudo-counts of :meth:`rate_counts` (a stated assumption).
         """
+        from scipy import stats
+
         k, n, _ = self.rate_counts()
         return stats.beta(k + 0.5, n - k + 0.5)
 
