@@ -192,7 +192,7 @@ def test_expand__errors_are_messages(store_path: str, capsys: pytest.CaptureFixt
                 "nope",
                 *REASON,
             ]
-        )  # fmt: skip
+        )
         == 4
     )
 

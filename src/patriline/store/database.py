@@ -431,9 +431,7 @@ class Database:
                 .returning(approvals.c.id)
             ).scalar_one()
         new = self.approvals(case, ids=[int(new_id)])[0]
-        return Case(
-            c.id, c.purpose, c.legal_basis, c.opened_by, c.opened_at, actor.name, at, new
-        )
+        return Case(c.id, c.purpose, c.legal_basis, c.opened_by, c.opened_at, actor.name, at, new)
 
     def approvals(self, case: str, *, ids: Sequence[int] | None = None) -> list[Approval]:
         """The approvals of ``case`` (all, live or not), oldest first."""
