@@ -232,3 +232,35 @@ def test_cli_case_approve_search_revoke(
     assert main(["case", "revoke", "C1", "--db", url, "--user", "sam"]) == 0
     assert "2 approval(s) revoked" in capsys.readouterr().out
     assert main([*search_args, "--max-mismatches", "1"]) == 3
+
+
+def test_migration__0001_store_upgrades_and_old_approval_no_longer_counts(
+    store_url_fixture: str,
+) -> None:
+    """A store at 0001 with a case-wide approval opens at 0002; the old approval (no
+    trace, no bounds) no longer allows familial search."""
+    from alembic import command
+    from sqlalchemy import insert
+
+    from patriline.store import Database
+    from patriline.store.schema import cases
+
+    db = Database.create(store_url_fixture, "admin")
+    with db.write() as conn:
+        command.downgrade(migrate._config(conn), "0001")
+        assert migrate.current_revision(conn) == "0001"
+        conn.execute(
+            insert(cases).values(
+                id="OLD", purpose="p", legal_basis="l", opened_by="ann",
+                opened_at="2026-01-01T00:00:00+00:00", familial_approved_by="sue",
+                familial_approved_at="2026-01-02T00:00:00+00:00",
+            )
+        )  # fmt: skip
+    db.close()
+    with Database.open(store_url_fixture) as db:
+        with db.read() as conn:
+            assert migrate.current_revision(conn) == "0002"
+        assert db.approvals("OLD") == []
+        assert not db.case("OLD").familial_approved
+        with pytest.raises(AccessDenied, match="needs approval"):
+            db.authorize(db.actor("admin"), "search_familial", "OLD")

@@ -6,6 +6,8 @@ schema, formats and methods.
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -379,8 +381,6 @@ class Database:
                 f"min_loci {floor} is below the floor of {policy.loci_floor} locus copies "
                 f"({policy.floor_source}; search_policy.toml)"
             )
-        import datetime as _dt
-
         with self.write() as conn:
             c = self._case(conn, case)
             if c is None:
@@ -552,8 +552,6 @@ class Database:
                     audit_log.c.action.in_(["search_exact", "search_familial"]),
                 )
             ).all()
-        import json
-
         out: set[str] = set()
         for (text,) in rows:
             out.update(json.loads(text).get("returned") or ())
