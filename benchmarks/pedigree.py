@@ -63,6 +63,7 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
     import subprocess
 
     from patriline.io.model import Record
+    from patriline.search.api import trace_digest
     from patriline.store.database import Database
     from patriline.store.records import Link
 
@@ -91,11 +92,18 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
         db = Database.create(url, "admin")
         admin = db.actor("admin")
         db.open_case(admin, "BENCH", purpose="benchmark", legal_basis="none (synthetic)")
+        # Expansion needs a live familial approval of the case (by a second supervisor).
+        db.add_user(admin, "approver", "supervisor")
+        db.approve_case(
+            db.actor("approver"), "BENCH", trace_sha256=trace_digest(trace), max_mismatches=3
+        )
         db.import_records(admin, family_records)
         db.insert_links(admin, family_links, source="benchmark")
 
         def expansion() -> object:
-            return db.expand(admin, "BENCH", f"s{typed[0]}", generations=20, trace=trace)
+            return db.expand(
+                admin, "BENCH", f"s{typed[0]}", generations=20, trace=trace, reason="benchmark"
+            )
 
         stored = len(family_links)
         families = 0

@@ -11,6 +11,10 @@ from patriline.cli import main
 from patriline.haplotype import parse_haplotype_string as hap
 from patriline.io.model import Record
 from patriline.store.database import Database
+from plugins.approvals import approve
+
+#: The specimens below are named by hand, not hits of a search: the audited reason.
+REASON = ["--reason", "test: hit named by hand"]
 
 
 @pytest.fixture
@@ -20,6 +24,8 @@ def store_path(tmp_path: Path) -> str:
         admin = db.actor("admin")
         db.add_user(admin, "ana", "analyst")
         db.open_case(db.actor("ana"), "C1", purpose="cold case", legal_basis="court order")
+        # Expansion needs a live familial approval of the case (and hits, or --reason).
+        approve(db, "admin", "C1", "DYS19=15,DYS390=24", max_mismatches=1)
         db.import_records(
             admin,
             [
@@ -98,7 +104,18 @@ def test_expand__json_members_and_svg(
     assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
     capsys.readouterr()
     svg = tmp_path / "tree.svg"
-    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "spS1"]
+    args = [
+        "expand",
+        "--db",
+        store_path,
+        "--user",
+        "ana",
+        "--case",
+        "C1",
+        "--specimen",
+        "spS1",
+        *REASON,
+    ]
     code = main([*args, "--haplotype", "DYS19=15,DYS390=24", "--json", "--svg", str(svg)])
     doc = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -135,7 +152,7 @@ def test_expand__json_two_families(
             db.actor("admin"), [Record("spB1", hap("DYS19=15,DYS390=24"), 4, person="B1")]
         )
     capsys.readouterr()
-    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1"]
+    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", *REASON]
     args += ["--specimen", "spS1", "--specimen", "spB1", "--haplotype", "DYS19=15,DYS390=24"]
     assert main([*args, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -155,14 +172,27 @@ def test_expand__json_two_families(
 
 
 def test_expand__errors_are_messages(store_path: str, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["expand", "--db", store_path, "--user", "ana", "--specimen", "spS1"]
+    args = ["expand", "--db", store_path, "--user", "ana", "--specimen", "spS1", *REASON]
     assert main([*args, "--case", "NOPE"]) == 3
     assert "does not exist" in capsys.readouterr().err
     assert main([*args, "--case", "C1", "--haplotype", "DYS19=999"]) == 2
     err = capsys.readouterr().err
     assert "DYS19" in err and "999" in err
     assert (
-        main(["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "nope"])
+        main(
+            [
+                "expand",
+                "--db",
+                store_path,
+                "--user",
+                "ana",
+                "--case",
+                "C1",
+                "--specimen",
+                "nope",
+                *REASON,
+            ]
+        )
         == 4
     )
 
@@ -177,7 +207,18 @@ def test_expand__rate_founder_and_outside_options(
     f = _links(tmp_path, "son,father\nS1,F\nS2,F\nG1,S1\nG2,S2\n")
     assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
     capsys.readouterr()
-    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "spS1"]
+    args = [
+        "expand",
+        "--db",
+        store_path,
+        "--user",
+        "ana",
+        "--case",
+        "C1",
+        "--specimen",
+        "spS1",
+        *REASON,
+    ]
     args += ["--haplotype", "DYS19=15,DYS390=24", "--json"]
     svg = tmp_path / "tree.svg"
     extra = ["--outside-prior", "0.2", "--outside-frequency", "0.01", "--svg", str(svg)]
@@ -231,7 +272,7 @@ def test_expand__top_hits_searches_then_expands_every_tied_family(
     assert main([*args, "--haplotype", BASE]) == 3  # familial search needs approval
     assert "needs approval" in capsys.readouterr().err
     with Database.open(path) as db:
-        db.approve_case(db.actor("sam"), "C1", familial=True)
+        approve(db, "sam", "C1", BASE, max_mismatches=3)  # the trace and bounds searched
     assert main([*args, "--haplotype", BASE, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert sorted(doc["top_hits"]["specimens"]) == ["spA", "spB"]
@@ -257,7 +298,18 @@ def test_expand__prior_file_restricts_and_weights_the_donors(
     assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
     prior = tmp_path / "prior.csv"
     prior.write_text("person,weight\nG1,0\nG2,2\n", encoding="utf-8")
-    args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", "--specimen", "spS1"]
+    args = [
+        "expand",
+        "--db",
+        store_path,
+        "--user",
+        "ana",
+        "--case",
+        "C1",
+        "--specimen",
+        "spS1",
+        *REASON,
+    ]
     args += ["--haplotype", "DYS19=15,DYS390=24", "--json", "--prior", str(prior)]
     capsys.readouterr()
     assert main(args) == 0

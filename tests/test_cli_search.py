@@ -10,6 +10,7 @@ import pytest
 
 from patriline.cli import main
 from patriline.store import Database
+from plugins.approvals import approve
 from plugins.postgres import record
 
 FATHER = "DYS19=14;DYS389I=13;DYS389II=29;DYS390=24;DYS391=11;DYS392=13;DYS393=13;DYS385=11,14;DYS437=15;DYS438=12;DYS439=12"
@@ -26,7 +27,10 @@ def cli_store_fixture(tmp_path: Path) -> str:
     ann = db.actor("ann")
     db.import_records(ann, [record("F1", FATHER), record("S1", SON)])
     db.open_case(ann, "C1", purpose="test", legal_basis="test")
-    db.approve_case(db.actor("sue"), "C1")
+    # Familial approvals name the trace and bounds searched (and one pairs run).
+    approve(db, "sue", "C1", SON, max_mismatches=1)
+    approve(db, "sue", "C1", FATHER, max_steps=2)
+    approve(db, "sue", "C1", max_mismatches=1)
     db.close()
     return url
 

@@ -58,9 +58,11 @@ def test_cli_case_audit_expunge_retention_info(
         _run(capsys, "case", "open", "C1", "--purpose", "robbery", "--legal-basis", "warrant 7")[0]
         == 0
     )
-    code, _, err = _run(capsys, "case", "approve", "C1", "--familial")
+    # The approval names the trace (here by its digest) and the bounds.
+    trace = ["--trace-sha256", "ab" * 32, "--max-mismatches", "2"]
+    code, _, err = _run(capsys, "case", "approve", "C1", "--familial", *trace)
     assert code == 3 and "another supervisor" in err
-    assert _run(capsys, "case", "approve", "C1", "--familial", "--user", "sue")[0] == 0
+    assert _run(capsys, "case", "approve", "C1", "--familial", *trace, "--user", "sue")[0] == 0
     code, out, _ = _run(capsys, "audit", "show", "--case", "C1", "--json", "--user", "aud")
     assert [e["action"] for e in json.loads(out)] == ["case_open", "case_approve"]
     code, out, _ = _run(capsys, "retention", "apply", "--json")

@@ -20,6 +20,7 @@ from patriline.pedigree.model import Pedigree
 from patriline.store.database import Database
 from patriline.store.records import Link as StoreLink
 from patriline.testing import donor_study
+from plugins.approvals import REASON, approve_expansion
 
 
 def _village() -> Pedigree:
@@ -119,6 +120,7 @@ def store(store_url_fixture: str) -> Iterator[Database]:
     db.add_user(admin, "ana", "analyst")
     db.add_user(admin, "aud", "auditor")
     db.open_case(db.actor("ana"), "C1", purpose="cold case 1999", legal_basis="court order 7")
+    approve_expansion(db, "C1")  # expansion needs a live familial approval
     records = [
         Record("spF", hap("DYS19=14,DYS390=24"), 2, person="F"),
         Record("spS1", hap("DYS19=15,DYS390=24"), 3, person="S1"),
@@ -135,7 +137,9 @@ def store(store_url_fixture: str) -> Iterator[Database]:
 
 def test_expand__store_members_and_audit(store: Database) -> None:
     ana = store.actor("ana")
-    e = store.expand(ana, "C1", "spS1", generations=2, trace=hap("DYS19=15,DYS390=24"))
+    e = store.expand(
+        ana, "C1", "spS1", generations=2, trace=hap("DYS19=15,DYS390=24"), reason=REASON
+    )
     doc = e.to_dict()
     by = {m["person"]: m for m in doc["members"]}
     assert set(by) == {"F", "S1", "S2", "G1", "G2"}

@@ -25,6 +25,7 @@ from patriline.search.api import SearchResult
 from patriline.search.rank import rank
 from patriline.store.database import Database
 from patriline.store.records import Link
+from plugins.approvals import REASON, approve_expansion
 
 #: Family A: FA → SA1, SA2; SA1 → GA1, GA2.   Family B: FB → TB1, TB2; TB2 → UB1.
 FOREST = [
@@ -147,6 +148,7 @@ def test_write_svg__one_cluster_per_family(tmp_path: Path) -> None:
 def _store_forest(db: Database) -> None:
     admin = db.actor("admin")
     db.open_case(admin, "C1", purpose="test", legal_basis="test")
+    approve_expansion(db, "C1")  # expansion needs a live familial approval
     db.insert_links(admin, [Link(s, f) for s, f in [*FOREST, ("XC1", "XC0")]], source="test")
     db.import_records(
         admin,
@@ -172,7 +174,7 @@ def test_expand__store_two_families_and_cap(store_fixture: Database) -> None:
     db = store_fixture
     _store_forest(db)
     admin = db.actor("admin")
-    e = db.expand(admin, "C1", ["sSA1", "sUB1"], generations=3, trace=TRACE)
+    e = db.expand(admin, "C1", ["sSA1", "sUB1"], generations=3, trace=TRACE, reason=REASON)
     ref = expand_pedigree(Pedigree(FOREST), ["SA1", "UB1"], TYPED, generations=3, trace=TRACE)
     assert [(m.person, m.family, m.generation, m.posterior) for m in e.members] == [
         (m.person, {"SA1": "sSA1", "UB1": "sUB1"}[m.family or ""], m.generation, m.posterior)
@@ -185,7 +187,7 @@ def test_expand__store_two_families_and_cap(store_fixture: Database) -> None:
     db.import_records(admin, recs)
     before = len(db.audit_entries(admin))
     with pytest.raises(InputError, match="at most 10"):
-        db.expand(admin, "C1", [r.specimen for r in recs], generations=1)
+        db.expand(admin, "C1", [r.specimen for r in recs], generations=1, reason=REASON)
     actions = [x.action for x in db.audit_entries(admin)[before:]]
     assert "expand" not in actions and "read_identity" not in actions
 

@@ -15,6 +15,7 @@ from patriline.errors import AccessDenied
 from patriline.search.api import index_dir, search
 from patriline.search.index import SearchIndex
 from patriline.stats.report import ReportRequest, build_context
+from plugins.approvals import approve
 from plugins.postgres import record
 from plugins.search import FATHER, profile
 
@@ -36,7 +37,7 @@ def review_store_fixture(store_fixture: Any) -> Any:
         ],
     )
     db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
-    db.approve_case(db.actor("sue"), "C1")
+    approve(db, "sue", "C1", FATHER, max_mismatches=1)  # the trace and bounds searched
     return db
 
 
@@ -58,6 +59,7 @@ def test_search__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -
 
 def test_report__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -> None:
     db = review_store_fixture
+    search(db, "ann", "C1", FATHER, max_mismatches=1)  # a report reads only a case's hits
     ctx = build_context(
         ReportRequest(db_url=db.url, user="ann", case="C1", specimen="son", trace_text=FATHER)
     )

@@ -12,6 +12,7 @@ from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import parse_haplotype_string
 from patriline.search.api import index_dir, open_index, pairs, pairs_digest, search
 from patriline.search.rank import rank
+from plugins.approvals import approve
 from plugins.postgres import record
 from plugins.search import FATHER, profile
 
@@ -35,7 +36,10 @@ def searchable_fixture(store_fixture: Any) -> Any:
     db.import_records(ann, recs)
     db.open_case(ann, "C1", purpose="test", legal_basis="test")
     db.open_case(ann, "C2", purpose="unapproved", legal_basis="test")
-    db.approve_case(db.actor("sue"), "C1")
+    # Familial approvals name the trace and bounds searched (and one pairs run).
+    approve(db, "sue", "C1", FATHER, max_mismatches=2)
+    approve(db, "sue", "C1", profile(DYS458="18"), max_steps=5)
+    approve(db, "sue", "C1", max_mismatches=2)
     return db
 
 

@@ -18,6 +18,7 @@ from patriline.store import lineage as lineage_module
 from patriline.store.database import Database
 from patriline.store.records import Link
 from patriline.store.schema import paternal_links
+from plugins.approvals import REASON, approve_expansion
 
 
 def _forest(rng: random.Random) -> tuple[list[Link], list[str]]:
@@ -104,6 +105,7 @@ def test_lineage_links__cycle_in_region_refused_elsewhere_ignored(
     db = store_fixture
     admin = db.actor("admin")
     db.open_case(admin, "C1", purpose="test", legal_basis="test")
+    approve_expansion(db, "C1")  # expansion needs a live familial approval
     db.import_records(
         admin,
         [
@@ -119,8 +121,8 @@ def test_lineage_links__cycle_in_region_refused_elsewhere_ignored(
         )
     assert {x.son for x in db.lineage_links(["A"], 5)} == {"A", "B", "C", "D"}
     with pytest.raises(InputError, match=r"inconsistent.*cycle"):
-        db.expand(admin, "C1", "sA", generations=5)
-    e = db.expand(admin, "C1", "sZ", generations=5)
+        db.expand(admin, "C1", "sA", generations=5, reason=REASON)
+    e = db.expand(admin, "C1", "sZ", generations=5, reason=REASON)
     assert {m.person for m in e.members} == {"Y", "Z"}
 
 
@@ -187,6 +189,7 @@ def test_expand__equals_whole_registry_path(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
     db.open_case(admin, "C1", purpose="test", legal_basis="test")
+    approve_expansion(db, "C1")  # expansion needs a live familial approval
     rng = random.Random(7)
     links, persons = _forest(rng)
     db.insert_links(admin, links, source="test")
@@ -205,7 +208,7 @@ def test_expand__equals_whole_registry_path(store_fixture: Database) -> None:
     for _ in range(12):
         hit = rng.choice(specimen_ids)
         g = rng.randint(0, 6)
-        got = db.expand(admin, "C1", hit, generations=g, trace=trace)
+        got = db.expand(admin, "C1", hit, generations=g, trace=trace, reason=REASON)
         rows = [
             (m.person, m.specimen, m.generation, m.meioses_from_hit, m.typed, m.p_match, m.rank)
             for m in got.members

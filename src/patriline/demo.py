@@ -5,7 +5,8 @@
 2. Put 10 % of living men in a new SQLite store; import the registry's paternal links.
 3. Pick a trace donor who is *not* in the database but has a relative in it; drop two
    loci to mimic a degraded trace.
-4. An analyst opens a case, a supervisor approves familial search, the analyst searches.
+4. An analyst opens a case, a supervisor approves familial search for the trace and its
+   bounds, the analyst searches.
 5. The hits tied at the top score are expanded through the registry, then the top 3
    hits (one joint ranking over their families); the untested men are ranked as donors.
 6. Frequency of the trace in the database, the audit chain verified.
@@ -153,7 +154,10 @@ def run() -> int:
     step("4. Case, approval by a second person, familial search")
     cli("case", "open", "CASE-2026-001", "--purpose", "homicide investigation, unknown trace",
         "--legal-basis", "court order 4711/2026", "--db", db, "--user", "alice")  # fmt: skip
-    cli("case", "approve", "CASE-2026-001", "--familial", "--db", db, "--user", "bob")
+    # The approval names the trace (kept as its SHA-256) and the bounds; it expires and is
+    # used up (search_policy.toml): here by the search and the --top-hits expansion.
+    cli("case", "approve", "CASE-2026-001", "--familial", "--haplotype", trace,
+        "--max-mismatches", "3", "--db", db, "--user", "bob")  # fmt: skip
     result = cli(
         "search", "--db", db, "--user", "alice", "--case", "CASE-2026-001",
         "--haplotype", trace, "--max-mismatches", "3", "--top", "10", "--json", capture=True,

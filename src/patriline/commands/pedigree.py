@@ -113,6 +113,11 @@ def expand(
     max_mismatches: int = typer.Option(
         3, "--max-mismatches", min=0, help="With --top-hits: mismatches allowed in the search."
     ),
+    reason: str | None = typer.Option(
+        None,
+        "--reason",
+        help="Why specimens that were not hits of this case's searches are expanded (audited).",
+    ),
     db: str | None = DB_OPTION,
     generations: int = typer.Option(
         5, "--generations", "-g", min=0, max=20, help="Generations up and down."
@@ -201,7 +206,7 @@ def expand(
         else:
             result = expand_hit(
                 store, actor, case, specimen or [], generations=generations, trace=profile,
-                config=config,
+                config=config, reason=reason,
             )  # fmt: skip
     if svg is not None:
         from patriline.pedigree.draw import write_svg

@@ -146,15 +146,62 @@ def case_open(
 def case_approve(
     case: str = typer.Argument(..., help="Case ID."),
     familial: bool = typer.Option(False, "--familial", help="Approve familial (lineage) search."),
+    haplotype: str | None = typer.Option(
+        None, "--haplotype", help="The trace approved (its SHA-256 is kept, not the profile)."
+    ),
+    trace_sha256: str | None = typer.Option(
+        None, "--trace-sha256", help="The approved trace's digest (as audit entries name it)."
+    ),
+    pairs: bool = typer.Option(
+        False, "--pairs", help="Approve one all-vs-all `pairs` run instead of a trace."
+    ),
+    max_mismatches: int | None = typer.Option(
+        None, "--max-mismatches", help="Most mismatches a search may allow."
+    ),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", help="Most steps a search may allow."
+    ),
+    min_loci: int | None = typer.Option(
+        None, "--min-loci", help="Fewest locus copies a search may ask (default: the floor)."
+    ),
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
 ) -> None:
-    """Approve a case for familial search (a supervisor who did not open it)."""
+    """Approve familial search for one trace and bounds (a supervisor who did not open
+    the case); the approval expires and is used up (search_policy.toml)."""
     if not familial:
         raise typer.BadParameter("say what is approved: --familial")
+    if sum(x is not None for x in (haplotype, trace_sha256)) + pairs != 1:
+        raise typer.BadParameter("name what is approved: --haplotype, --trace-sha256 or --pairs")
+    digest = trace_sha256
+    if haplotype is not None:
+        from patriline.search.api import _parse_query, trace_digest
+
+        digest = trace_digest(_parse_query(haplotype))
     with _session(db, user) as (store, actor):
-        store.approve_case(actor, case, familial=True)
-    typer.echo(f"case {case} approved for familial search")
+        a = store.approve_case(
+            actor, case, familial=True, kind="pairs" if pairs else "search",
+            trace_sha256=digest, max_mismatches=max_mismatches, max_steps=max_steps,
+            min_loci=min_loci,
+        ).approval  # fmt: skip
+    assert a is not None
+    what = "pairs" if pairs else f"trace {a.trace_sha256[:12] if a.trace_sha256 else ''}…"
+    typer.echo(
+        f"case {case} approved for familial search ({what}, max mismatches "
+        f"{a.max_mismatches}, max steps {a.max_steps}, min loci {a.min_loci}; "
+        f"{a.uses_left} use(s), expires {a.expires_at[:10]}; approval {a.id})"
+    )
+
+
+def case_revoke(
+    case: str = typer.Argument(..., help="Case ID."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Revoke every familial approval of a case (a supervisor)."""
+    with _session(db, user) as (store, actor):
+        n = store.revoke_approvals(actor, case)
+    typer.echo(f"case {case}: {n} approval(s) revoked")
 
 
 def audit_verify(
@@ -317,6 +364,7 @@ def register(app: typer.Typer) -> None:
     user_app.command("add")(user_add)
     case_app.command("open")(case_open)
     case_app.command("approve")(case_approve)
+    case_app.command("revoke")(case_revoke)
     audit_app.command("verify")(audit_verify)
     audit_app.command("anchor")(audit_anchor)
     audit_app.command("show")(audit_show)

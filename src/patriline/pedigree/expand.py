@@ -348,8 +348,13 @@ def expand(
     generations: int = 5,
     trace: Haplotype | None = None,
     config: DonorConfig | None = None,
+    reason: str | None = None,
 ) -> Expansion:
     """Expand a hit held in the store (``Database.expand`` delegates here).
+
+    Expansion is familial searching in substance: the case needs a live familial
+    approval, and every specimen must be a hit of an audited search in that case — or
+    ``reason`` says why not (kept in the audit entry).
 
     ``specimen`` is one hit or several; hits of unrelated families (at most
     :data:`MAX_FAMILIES`) are expanded together and ranked jointly (module docstring).
@@ -368,6 +373,8 @@ def expand(
         raise InputError(f"generations must be 0..{MAX_GENERATIONS} (got {generations})")
     db.authorize(actor, "expand", case)
     db.authorize(actor, "read_identity", case)
+    if reason is None or not reason.strip():
+        db.require_case_hits(actor, "expand", case, hits)
     hit_persons = []
     for s in hits:
         info = db.specimen_info(s)
@@ -427,7 +434,12 @@ def expand(
         actor,
         "expand",
         case=case,
-        params={"specimens": hits, "generations": generations, "trace": trace is not None},
+        params={
+            "specimens": hits,
+            "generations": generations,
+            "trace": trace is not None,
+            **({"reason": reason} if reason and reason.strip() else {}),
+        },
         result={
             "members": len(result.members),
             "families": len(result.families),

@@ -4,7 +4,9 @@
 
 1. access — an exact query needs ``search_exact`` in the case; any near-match
    (familial) query, ``max_mismatches > 0`` or ``max_steps > 0``, needs
-   ``search_familial``: the case approved by a supervisor who did not open it;
+   ``search_familial`` and a live approval of the case, by a supervisor who did not
+   open it, naming the trace and covering the bounds (one use of it); the limits of
+   ``reference/data/search_policy.toml`` hold for every search;
 2. the :class:`~patriline.search.index.SearchIndex` kept beside the store is opened
    (built on first use) and brought up to date from the store's change feed;
 3. hits are ranked (:mod:`patriline.search.rank`), anything the store no longer holds
@@ -320,22 +322,68 @@ def search_many(
     model: StepwiseModel | None = None,
     reference_model: Any = None,
 ) -> list[SearchResult]:
-    """:func:`search` for many traces (one access check, one audit entry per trace)."""
+    """:func:`search` for many traces (one access check, one audit entry per trace).
+
+    Limits (``reference/data/search_policy.toml``): ``min_loci`` and ``top`` within the
+    policy; every trace typed at the kit's floor of locus copies; an exact search with
+    more hits than the cap is refused; a familial search uses one search of a live
+    approval of the case that names the trace and covers the bounds.
+    """
+    from patriline.reference.policy import search_policy
+
+    policy = search_policy()
     mm, ms = _bounds(max_mismatches, max_steps)
     if min_loci < 0 or top < 1:
         raise InputError("min_loci must not be negative and top must be at least 1")
+    _check_limits(policy, min_loci, top)
     traces = [_parse_query(q) for q in queries]
     familial = (mm or 0) > 0 or (ms or 0) > 0
     action = "search_familial" if familial else "search_exact"
     who = _actor(db, actor)
-    db.authorize(who, action, case)
+    loaded = db.authorize(who, action, case)
+    for i, trace in enumerate(traces):
+        typed = typed_copies(trace)
+        floor = policy.trace_floor(trace.kit)
+        if typed < floor:
+            label = f"trace {i + 1}" if len(traces) > 1 else "the trace"
+            raise db.refuse(
+                who, action, case,
+                f"{label} has {typed} locus copies typed ({', '.join(trace.loci) or 'none'}); "
+                f"a search needs at least {floor} ({policy.floor_source}"
+                f"{'; kit ' + trace.kit if trace.kit else ''}; search_policy.toml)",
+                trace_sha256=trace_digest(trace),
+            )  # fmt: skip
+    approval_ids: list[int | None] = [None] * len(traces)
+    if familial:
+        approval_ids = [
+            db.use_approval(
+                who,
+                case,
+                kind="search",
+                trace_sha256=trace_digest(t),
+                max_mismatches=mm,
+                max_steps=ms,
+                min_loci=min_loci,
+            )
+            for t in traces
+        ]
     idx = open_index(db)
     out = []
-    for trace in traces:
+    for trace, approval in zip(traces, approval_ids, strict=True):
         res = _search_one(db, idx, trace, mm, ms, min_loci, top, explain, model, reference_model)
         # The audit log holds no genetic data: the trace is named by its digest.
         params = {k: v for k, v in res.query.items() if k != "haplotype"}
         params["trace_sha256"] = trace_digest(trace)
+        if approval is not None:
+            params["approval"] = approval
+        if not familial and res.total > policy.max_exact_hits:
+            raise db.refuse(
+                who, action, loaded.id if loaded else case,
+                f"exact search refused: {res.total} stored profiles match the trace, more "
+                f"than the cap of {policy.max_exact_hits} (search_policy.toml); the trace "
+                "is too weak to single out a lineage — type more loci",
+                hits=res.total, **params,
+            )  # fmt: skip
         db.audit(
             who,
             action,
@@ -349,6 +397,25 @@ def search_many(
         )
         out.append(res)
     return out
+
+
+def typed_copies(trace: Haplotype) -> int:
+    """Locus copies typed in ``trace``, counted as a comparison counts them."""
+    from patriline.haplotype import compare
+
+    return compare(trace, trace).loci_compared
+
+
+def _check_limits(policy: Any, min_loci: int, top: int | None) -> None:
+    if min_loci < policy.loci_floor:
+        raise InputError(
+            f"min_loci {min_loci} is below the floor of {policy.loci_floor} locus copies "
+            f"({policy.floor_source}; search_policy.toml)"
+        )
+    if top is not None and top > policy.max_top:
+        raise InputError(
+            f"top {top} is above the cap of {policy.max_top} candidates (search_policy.toml)"
+        )
 
 
 def pairs_digest(rows: Sequence[dict[str, Any]]) -> str:
@@ -369,12 +436,20 @@ def pairs(
 ) -> PairResult:
     """All pairs of active specimens within ``max_mismatches`` (lineage clustering).
 
-    A familial operation: the case must be approved for familial search. Audited.
+    A familial operation over the whole registry: the case needs a live approval of
+    kind ``pairs`` covering ``max_mismatches`` and ``min_loci`` (one use). Audited.
     """
+    from patriline.reference.policy import search_policy
+
     if max_mismatches < 0 or min_loci < 0:
         raise InputError("max_mismatches and min_loci must not be negative")
+    _check_limits(search_policy(), min_loci, None)
     who = _actor(db, actor)
     db.authorize(who, "search_familial", case)
+    approval = db.use_approval(
+        who, case, kind="pairs", trace_sha256=None, max_mismatches=max_mismatches,
+        max_steps=None, min_loci=min_loci,
+    )  # fmt: skip
     idx = open_index(db)
     found = idx.pairs(max_mismatches=max_mismatches, min_loci=min_loci)
     active = _active(db, sorted(set(found.a) | set(found.b)))
@@ -396,7 +471,12 @@ def pairs(
         who,
         "search_familial",
         case=case,
-        params={"pairs": True, "max_mismatches": max_mismatches, "min_loci": min_loci},
+        params={
+            "pairs": True,
+            "max_mismatches": max_mismatches,
+            "min_loci": min_loci,
+            "approval": approval,
+        },
         result={
             "pairs": len(rows),
             # Who was exposed, and a digest an auditor can match against a kept result.

@@ -85,7 +85,11 @@ def _posterior(obs: tuple[ColumnObservation, ...], model: StepwiseModel) -> Meio
 
 
 def explain(trace: Haplotype, candidate: Haplotype, comparison: Comparison) -> list[dict[str, Any]]:
-    """The per-locus comparison as rows: locus, both alleles, status and counts."""
+    """The per-locus comparison as rows: locus, both alleles, status and counts.
+
+    Only the loci typed in the trace: a candidate's loci the trace does not have are
+    never shown (a search tells what it compared, not the rest of a stored profile).
+    """
     return [
         {
             "locus": lc.locus,
@@ -98,6 +102,7 @@ def explain(trace: Haplotype, candidate: Haplotype, comparison: Comparison) -> l
             "segment": lc.segment,
         }
         for lc in comparison.loci
+        if lc.locus in trace.alleles
     ]
 
 

@@ -1,7 +1,8 @@
 """A printable, self-contained HTML case report (Jinja2 template, embedded SVG plot).
 
 The report reads the candidate through the store (access checked with the ``stats``
-and ``search_exact`` actions in the case, one audit entry written) and shows the profiles side by side, the frequency of the
+and ``search_exact`` actions in the case; the candidate must be a hit of an audited
+search of that case; one audit entry written) and shows the profiles side by side, the frequency of the
 trace by each method, the number of matching men, the relatedness LR and the posterior of
 generations to the common ancestor, with a provenance block.
 """
@@ -84,6 +85,8 @@ def _locus_rows(trace: Haplotype, candidate: Haplotype) -> tuple[list[dict[str, 
     comp = compare(trace, candidate)
     rows = []
     for lc in comp.loci:
+        if lc.locus not in trace.alleles:
+            continue  # the candidate's loci the trace does not have are never shown
         if lc.status is Status.EQUAL:
             text = "equal"
         elif lc.status is Status.DIFFERS:
@@ -154,6 +157,8 @@ def build_context(request: ReportRequest) -> dict[str, Any]:
         # search: check that right (and the case) before anything is read, so that a
         # refused user cannot tell a stored specimen from an absent one.
         db.authorize(actor, "search_exact", request.case)
+        # Only a hit of this case's audited searches, never any named specimen.
+        db.require_case_hits(actor, "report", request.case, [request.specimen])
         candidate = db.haplotype(request.specimen)
         ref = load_reference(db, user=actor, case=request.case, purpose="frequency")
         freq = frequency_summary(

@@ -16,7 +16,9 @@ Familial (partial-match / lineage) searching is the most intrusive operation: fo
 the safeguards recommended for familial searching policies (e.g. the UK Forensic
 Information Database Strategy Board protocol and the California DOJ familial search
 policy), it needs a case with a stated purpose and legal basis, approved by a second
-person.
+person. An approval (:class:`Approval`) names one trace (its SHA-256) and the bounds
+searched within, expires and is used up (``reference/data/search_policy.toml``); an
+expansion needs a live approval of its case too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "CASE_ACTIONS",
     "PERMISSIONS",
     "Actor",
+    "Approval",
     "Case",
     "check",
 ]
@@ -83,6 +86,49 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """A familial approval: one trace (or, ``kind="pairs"``, the registry) and its bounds.
+
+    ``max_mismatches``/``max_steps`` of ``None`` mean no bound. A search is covered when
+    its trace digest is the approval's and its bounds lie within the approval's.
+    """
+
+    id: int
+    case: str
+    kind: str
+    trace_sha256: str | None
+    max_mismatches: int | None
+    max_steps: int | None
+    min_loci: int
+    approved_by: str
+    approved_at: str
+    expires_at: str
+    uses_left: int
+    used: int
+    revoked: bool
+    audit_id: int | None = None
+
+    def covers(
+        self, kind: str, trace_sha256: str | None, mm: int | None, ms: int | None, min_loci: int
+    ) -> bool:
+        """Whether a ``kind`` request for the trace with these bounds lies within this approval."""
+
+        def within(asked: int | None, allowed: int | None) -> bool:
+            return allowed is None or (asked is not None and asked <= allowed)
+
+        return (
+            self.kind == kind
+            and self.trace_sha256 == trace_sha256
+            and within(mm, self.max_mismatches)
+            and within(ms, self.max_steps)
+            and min_loci >= self.min_loci
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class Case:
     """A case: the reason (purpose, legal basis) that searches and identity reads are tied to."""
 
@@ -91,8 +137,10 @@ class Case:
     legal_basis: str
     opened_by: str
     opened_at: str
+    #: The newest live (unexpired, unrevoked) approval of the case, if any.
     familial_approved_by: str | None = None
     familial_approved_at: str | None = None
+    approval: Approval | None = None
 
     @property
     def familial_approved(self) -> bool:
@@ -117,8 +165,10 @@ def check(actor: Actor, action: str, case: Case | None, *, case_name: str | None
                     f"{action} needs an open case; case {case_name!r} does not exist"
                 )
             raise AccessDenied(f"{action} needs a case (purpose and legal basis); open one first")
-        if action == "search_familial" and not case.familial_approved:
+        if action in ("search_familial", "expand") and not case.familial_approved:
+            what = "familial search" if action == "search_familial" else "expansion"
             raise AccessDenied(
-                f"familial search in case {case.id!r} needs approval by a supervisor "
-                "other than the one who opened it (patriline case approve --familial)"
+                f"{what} in case {case.id!r} needs approval by a supervisor other than the "
+                "one who opened it, live (not expired or revoked) and naming the trace and "
+                "bounds (patriline case approve CASE --familial --haplotype … --max-mismatches …)"
             )

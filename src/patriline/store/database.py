@@ -6,6 +6,8 @@ schema, formats and methods.
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,14 @@ from patriline.io.encoded import EncodedRead
 from patriline.io.model import Record
 from patriline.store import audit as _audit
 from patriline.store import migrate
-from patriline.store.access import ACTIONS, Actor, Case, check
+from patriline.store.access import ACTIONS, Actor, Approval, Case, check
 from patriline.store.engine import make_engine, normalize_url, read_connection, write_transaction
 from patriline.store.importer import lookup
 from patriline.store.records import ImportSummary, Link, SpecimenInfo, StoreInfo
 from patriline.store.schema import (
     ROLES,
+    approvals,
+    audit_log,
     cases,
     haplotypes,
     identities,
@@ -192,19 +196,46 @@ class Database:
 
     def _case(self, conn: Connection, case: str) -> Case | None:
         r = conn.execute(select(cases).where(cases.c.id == case)).first()
-        return (
-            None
-            if r is None
-            else Case(
-                r.id,
-                r.purpose,
-                r.legal_basis,
-                r.opened_by,
-                r.opened_at,
-                r.familial_approved_by,
-                r.familial_approved_at,
+        if r is None:
+            return None
+        # Approved = a live approval: not revoked, not expired (uses are checked per search).
+        live = conn.execute(
+            select(approvals.c.id)
+            .where(
+                approvals.c.case_id == case,
+                approvals.c.revoked.is_(False),
+                approvals.c.expires_at > _audit.now(),
             )
+            .order_by(approvals.c.id.desc())
+        ).first()
+        a = self._approvals(conn, case, [live[0]])[0] if live else None
+        return Case(
+            r.id,
+            r.purpose,
+            r.legal_basis,
+            r.opened_by,
+            r.opened_at,
+            a.approved_by if a else None,
+            a.approved_at if a else None,
+            a,
         )
+
+    def refuse(
+        self, actor: Actor, action: str, case: str | None, reason: str, **result: Any
+    ) -> AccessDenied:
+        """Audit a refusal (``access_denied``) and return the error to raise."""
+        self.audit(
+            actor,
+            "access_denied",
+            case=case if case and self._has_case(case) else None,
+            params={"action": action, "case": case},
+            result={"reason": reason, **result},
+        )
+        return AccessDenied(reason)
+
+    def _has_case(self, case: str) -> bool:
+        with self.read() as conn:
+            return conn.execute(select(cases.c.id).where(cases.c.id == case)).first() is not None
 
     def authorize(self, actor: Actor, action: str, case: str | Case | None = None) -> Case | None:
         """Check that ``actor`` may do ``action`` (in ``case``); return the case.
@@ -297,11 +328,60 @@ class Database:
             )
         return Case(case, purpose, legal_basis, actor.name, at)
 
-    def approve_case(self, actor: Actor, case: str, *, familial: bool = True) -> Case:
-        """Approve ``case`` for familial search: a supervisor (or admin) other than the opener."""
+    def approve_case(
+        self,
+        actor: Actor,
+        case: str,
+        *,
+        familial: bool = True,
+        kind: str = "search",
+        trace_sha256: str | None = None,
+        max_mismatches: int | None = None,
+        max_steps: int | None = None,
+        min_loci: int | None = None,
+    ) -> Case:
+        """Approve familial search in ``case`` for one trace and bounds; audited.
+
+        A supervisor (or admin) other than the opener. ``kind="search"`` names the trace
+        (``trace_sha256``, :func:`patriline.search.api.trace_digest`) and the bounds
+        (``None`` = no bound; at least one bound must be given); ``kind="pairs"`` allows
+        all-vs-all pairs within ``max_mismatches``. The approval expires and is used up
+        as ``reference/data/search_policy.toml`` says; the row and its audit entry are
+        written in one transaction (``audit_id``). Returns the case with the new
+        approval (``Case.approval``).
+        """
+        from patriline.reference.policy import search_policy
+
+        policy = search_policy()
         if not familial:
             raise InputError("only familial-search approval exists (--familial)")
         self.authorize(actor, "case_approve")
+        if kind not in ("search", "pairs"):
+            raise InputError(f"unknown approval kind {kind!r}; kinds: search, pairs")
+        if kind == "search":
+            if not trace_sha256 or len(trace_sha256) != 64:
+                raise InputError(
+                    "a familial approval names its trace: --trace-sha256 (64 hex digits) "
+                    "or --haplotype"
+                )
+            if max_mismatches is None and max_steps is None:
+                raise InputError(
+                    "a familial approval names its bounds: --max-mismatches/--max-steps"
+                )
+        else:
+            if trace_sha256 is not None or max_steps is not None:
+                raise InputError("a pairs approval has no trace and no step bound")
+            if max_mismatches is None:
+                raise InputError("a pairs approval names its bound: --max-mismatches")
+        for name, v in (("max_mismatches", max_mismatches), ("max_steps", max_steps)):
+            if v is not None and v < 0:
+                raise InputError(f"{name} must not be negative (got {v})")
+        floor = min_loci if min_loci is not None else policy.loci_floor
+        if floor < policy.loci_floor:
+            raise InputError(
+                f"min_loci {floor} is below the floor of {policy.loci_floor} locus copies "
+                f"({policy.floor_source}; search_policy.toml)"
+            )
         with self.write() as conn:
             c = self._case(conn, case)
             if c is None:
@@ -311,21 +391,186 @@ class Database:
                     f"case {case!r} was opened by {actor.name!r}; another supervisor must approve it"
                 )
             at = _audit.now()
+            expires = (
+                _dt.datetime.fromisoformat(at) + _dt.timedelta(days=policy.approval_valid_days)
+            ).isoformat()
+            uses = policy.approval_max_uses if kind == "search" else policy.pairs_max_uses
+            terms = {
+                "kind": kind,
+                "trace_sha256": trace_sha256,
+                "max_mismatches": max_mismatches,
+                "max_steps": max_steps,
+                "min_loci": floor,
+            }
             conn.execute(
                 update(cases)
                 .where(cases.c.id == case)
                 .values(familial_approved_by=actor.name, familial_approved_at=at)
             )
-            _audit.append(
+            audit_id = _audit.append(
                 conn,
                 user=actor.name,
                 role=actor.role,
                 action="case_approve",
                 case=case,
                 purpose=c.purpose,
-                params={"familial": True},
+                params={"familial": True, **terms, "expires_at": expires, "uses": uses},
             )
-        return Case(c.id, c.purpose, c.legal_basis, c.opened_by, c.opened_at, actor.name, at)
+            new_id = conn.execute(
+                insert(approvals)
+                .values(
+                    case_id=case,
+                    **terms,
+                    approved_by=actor.name,
+                    approved_at=at,
+                    expires_at=expires,
+                    uses_left=uses,
+                    used=0,
+                    revoked=False,
+                    audit_id=audit_id,
+                )
+                .returning(approvals.c.id)
+            ).scalar_one()
+        new = self.approvals(case, ids=[int(new_id)])[0]
+        return Case(c.id, c.purpose, c.legal_basis, c.opened_by, c.opened_at, actor.name, at, new)
+
+    def approvals(self, case: str, *, ids: Sequence[int] | None = None) -> list[Approval]:
+        """The approvals of ``case`` (all, live or not), oldest first."""
+        with self.read() as conn:
+            return self._approvals(conn, case, ids)
+
+    def _approvals(
+        self, conn: Connection, case: str, ids: Sequence[int] | None = None
+    ) -> list[Approval]:
+        q = select(approvals).where(approvals.c.case_id == case)
+        if ids is not None:
+            q = q.where(approvals.c.id.in_(list(ids)))
+        return [
+            Approval(
+                int(r.id),
+                r.case_id,
+                r.kind,
+                r.trace_sha256,
+                r.max_mismatches,
+                r.max_steps,
+                int(r.min_loci),
+                r.approved_by,
+                r.approved_at,
+                r.expires_at,
+                int(r.uses_left),
+                int(r.used),
+                bool(r.revoked),
+                r.audit_id,
+            )
+            for r in conn.execute(q.order_by(approvals.c.id))
+        ]
+
+    def use_approval(
+        self,
+        actor: Actor,
+        case: str,
+        *,
+        kind: str,
+        trace_sha256: str | None,
+        max_mismatches: int | None,
+        max_steps: int | None,
+        min_loci: int,
+    ) -> int:
+        """Use one search of a live approval of ``case`` that covers the request; its ID.
+
+        Refused (:class:`AccessDenied`, audited as ``access_denied``) when no approval of
+        the case covers the trace and bounds, or every covering one is expired, revoked
+        or used up.
+        """
+        now = _audit.now()
+        reason = None
+        with self.write() as conn:
+            rows = [
+                a
+                for a in self._approvals(conn, case)
+                if a.covers(kind, trace_sha256, max_mismatches, max_steps, min_loci)
+            ]
+            live = [a for a in rows if not a.revoked and a.expires_at > now and a.uses_left > 0]
+            for a in live:
+                done = conn.execute(
+                    update(approvals)
+                    .where(approvals.c.id == a.id, approvals.c.uses_left > 0)
+                    .values(uses_left=approvals.c.uses_left - 1, used=approvals.c.used + 1)
+                ).rowcount
+                if done:
+                    return a.id
+            what = (
+                "this trace and these bounds" if kind == "search" else "pairs within these bounds"
+            )
+            if not rows:
+                reason = (
+                    f"no familial approval of case {case!r} covers {what} "
+                    f"(max mismatches {max_mismatches}, max steps {max_steps}, min loci "
+                    f"{min_loci}); a second supervisor approves the trace: patriline case "
+                    "approve CASE --familial --haplotype … --max-mismatches …"
+                )
+            else:
+                states = sorted(
+                    {
+                        "revoked" if a.revoked else "expired" if a.expires_at <= now else "used up"
+                        for a in rows
+                    }
+                )
+                reason = (
+                    f"the familial approval of case {case!r} for {what} is "
+                    f"{' / '.join(states)}; a new approval is needed"
+                )
+        raise self.refuse(actor, "search_familial", case, reason, trace_sha256=trace_sha256)
+
+    def revoke_approvals(self, actor: Actor, case: str) -> int:
+        """Revoke every live approval of ``case`` (a supervisor); audited; the count."""
+        self.authorize(actor, "case_approve")
+        with self.write() as conn:
+            if self._case(conn, case) is None:
+                raise NotFound(f"no case {case!r}")
+            n = conn.execute(
+                update(approvals)
+                .where(approvals.c.case_id == case, approvals.c.revoked.is_(False))
+                .values(revoked=True)
+            ).rowcount
+            _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action="case_approve",
+                case=case,
+                params={"revoke": True},
+                result={"revoked": int(n)},
+            )
+        return int(n)
+
+    def case_hits(self, case: str) -> set[str]:
+        """Specimens returned by the audited searches of ``case`` (``search_*`` entries)."""
+        with self.read() as conn:
+            rows = conn.execute(
+                select(audit_log.c.result).where(
+                    audit_log.c.case_id == case,
+                    audit_log.c.action.in_(["search_exact", "search_familial"]),
+                )
+            ).all()
+        out: set[str] = set()
+        for (text,) in rows:
+            out.update(json.loads(text).get("returned") or ())
+        return out
+
+    def require_case_hits(
+        self, actor: Actor, action: str, case: str, specimens: Sequence[str]
+    ) -> None:
+        """Refuse (audited) unless every one of ``specimens`` was a hit of a search in ``case``."""
+        missing = sorted(set(specimens) - self.case_hits(case))
+        if missing:
+            raise self.refuse(
+                actor,
+                action,
+                case,
+                f"{action} in case {case!r} reads only hits of that case's searches; "
+                f"not a hit: {', '.join(missing)}",
+            )
 
     def case(self, case: str) -> Case:
         with self.read() as conn:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 __all__ = [
     "CATEGORIES",
     "ROLES",
+    "approvals",
     "audit_log",
     "cases",
     "haplotypes",
@@ -177,6 +178,29 @@ cases = Table(
     Column("opened_at", String(32), nullable=False),
     Column("familial_approved_by", String(128), nullable=True),
     Column("familial_approved_at", String(32), nullable=True),
+)
+
+#: Familial approvals: each names one trace (its SHA-256; none for ``kind = "pairs"``) and
+#: the bounds it allows, expires and is used up (``data/search_policy.toml``).
+#: ``audit_id`` is the audit entry written in the same transaction as the row.
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(128), ForeignKey("cases.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # search | pairs
+    Column("trace_sha256", String(64), nullable=True),
+    Column("max_mismatches", Integer, nullable=True),
+    Column("max_steps", Integer, nullable=True),
+    Column("min_loci", Integer, nullable=False),
+    Column("approved_by", String(128), nullable=False),
+    Column("approved_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("uses_left", Integer, nullable=False),
+    Column("used", Integer, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("audit_id", Integer, nullable=True),
+    Index("ix_approvals_case_id", "case_id"),
 )
 
 audit_log = Table(
