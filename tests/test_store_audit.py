@@ -1,4 +1,8 @@
-"""Audit log: hash chain verifies; editing or deleting any entry is detected and named."""
+"""Audit log: hash chain verifies; editing or deleting any entry is detected and named.
+
+The tampering goes through ``plugins.tamper.attacker``, which bypasses the store's
+append-only triggers as an attacker with write access would.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from patriline.store import Database
 from patriline.store.audit import GENESIS
 from patriline.store.schema import audit_log
 from plugins.postgres import records
+from plugins.tamper import attacker
 
 
 def _populated(db: Database) -> Database:
@@ -53,7 +58,7 @@ def test_verify_audit__edited_entry_is_named(
     store_fixture: Database, column: str, value: str
 ) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 4).values({column: value}))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 4 and "altered" in (res.reason or "")
@@ -61,7 +66,7 @@ def test_verify_audit__edited_entry_is_named(
 
 def test_verify_audit__rehashed_edit_breaks_next_link(store_fixture: Database) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 3).values(hash="f" * 64))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 3
@@ -69,7 +74,7 @@ def test_verify_audit__rehashed_edit_breaks_next_link(store_fixture: Database) -
 
 def test_verify_audit__deleted_entry_is_named(store_fixture: Database) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(delete(audit_log).where(audit_log.c.id == 2))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 2 and "missing" in (res.reason or "")
@@ -77,7 +82,7 @@ def test_verify_audit__deleted_entry_is_named(store_fixture: Database) -> None:
 
 def test_verify_audit__deleted_last_entry_is_detected(store_fixture: Database) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(text("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)"))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 6
@@ -113,7 +118,7 @@ def test_verify_audit__any_single_edit_is_found(
     column = data.draw(
         st.sampled_from(["at", "user", "role", "purpose", "action", "params", "result"])
     )
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == victim).values({column: "tampered"}))
     res = db.verify_audit()
     db.close()

@@ -116,6 +116,7 @@ class Database:
                 role="admin",
                 action="user_admin",
                 params={"add": admin, "role": "admin"},
+                bind=[("users", admin)],
             )
         return db
 
@@ -257,6 +258,29 @@ class Database:
                 role=actor.role,
                 action="user_admin",
                 params={"add": name, "role": role},
+                bind=[("users", name)],
+            )
+        return Actor(name, role)
+
+    def set_role(self, actor: Actor, name: str, role: str) -> Actor:
+        """Change a user's role (admin only); audited and bound to the chain."""
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        self.authorize(actor, "user_admin")
+        with self.write() as conn:
+            old = conn.execute(
+                select(users.c.role).where(users.c.name == name)
+            ).scalar_one_or_none()
+            if old is None:
+                raise NotFound(f"no user {name!r} in this store")
+            conn.execute(update(users).where(users.c.name == name).values(role=role))
+            _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action="user_admin",
+                params={"set_role": name, "role": role, "was": old},
+                bind=[("users", name)],
             )
         return Actor(name, role)
 
@@ -293,6 +317,7 @@ class Database:
                 case=case,
                 purpose=purpose,
                 params={"legal_basis": legal_basis},
+                bind=[("cases", case)],
             )
         return Case(case, purpose, legal_basis, actor.name, at)
 
@@ -323,6 +348,7 @@ class Database:
                 case=case,
                 purpose=c.purpose,
                 params={"familial": True},
+                bind=[("cases", case)],
             )
         return Case(c.id, c.purpose, c.legal_basis, c.opened_by, c.opened_at, actor.name, at)
 

@@ -80,6 +80,9 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("created_by", String(128), nullable=True),
+    # bound to the audit chain (see patriline.store.audit.BOUND)
+    Column("audit_id", Integer, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
 )
 
 import_batches = Table(
@@ -177,6 +180,9 @@ cases = Table(
     Column("opened_at", String(32), nullable=False),
     Column("familial_approved_by", String(128), nullable=True),
     Column("familial_approved_at", String(32), nullable=True),
+    # bound to the audit chain (see patriline.store.audit.BOUND)
+    Column("audit_id", Integer, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
 )
 
 audit_log = Table(
