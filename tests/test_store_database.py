@@ -16,7 +16,7 @@ def test_create__twice_is_a_conflict(store_url_fixture: str) -> None:
     with pytest.raises(ConflictError, match="already holds a patriline store"):
         Database.create(store_url_fixture, "admin")
     with Database.open(store_url_fixture) as db:
-        assert db.info().revision == migrate.head_revision() == "0001"
+        assert db.info().revision == migrate.head_revision() == "0003"
         assert [(a.name, a.role) for a in db.users()] == [("admin", "admin")]
 
 
