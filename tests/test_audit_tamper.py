@@ -9,19 +9,20 @@ binding. The table "tampering → what verify reports" is written to
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
 from patriline.cli import main
 from patriline.store import Database
-from patriline.store.audit import Anchor
+from patriline.store.audit import BOUND, Anchor, bound_row_hash
 from patriline.store.schema import audit_log, cases, import_batches, meta, users
 from plugins.postgres import records
 from plugins.tamper import attacker, rechain
@@ -96,6 +97,23 @@ def _forge_approval(db: Database) -> None:
         )
 
 
+def _forge_approval_rehashed(db: Database) -> None:
+    """Approve C2 by hand and recompute its ``audit_hash`` from entry 7 (public rules)."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(cases)
+            .where(cases.c.id == "C2")
+            .values(familial_approved_by="sup", familial_approved_at="2026-12-01T00:00:00")
+        )
+        c2 = conn.execute(cases.select().where(cases.c.id == "C2")).mappings().one()
+        h7 = conn.execute(select(audit_log.c.hash).where(audit_log.c.id == 7)).scalar_one()
+        conn.execute(
+            update(cases)
+            .where(cases.c.id == "C2")
+            .values(audit_hash=bound_row_hash(h7, BOUND["cases"], c2))
+        )
+
+
 def _change_role(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.execute(update(users).where(users.c.name == "ana").values(role="admin"))
@@ -153,6 +171,14 @@ MATRIX = [
         "forged approval of case C2 (copied binding)",
         _forge_approval,
         "cases row 'C2' names audit entry 8 but entry 7 wrote it last",
+        7,
+        "cases",
+        "'C2'",
+    ),
+    Tamper(
+        "forged approval of case C2 (audit_hash recomputed)",
+        _forge_approval_rehashed,
+        "cases row 'C2' differs from what audit entry 7 recorded",
         7,
         "cases",
         "'C2'",
@@ -219,8 +245,9 @@ def test_tamper_matrix__verify_fails_and_names_it(store_url_fixture: str, tamper
     assert (res.first_bad_id, res.table, res.key) == (tamper.bad_id, tamper.table, tamper.key)
     engine = make_url(db.url).get_backend_name()
     where = f"entry {res.first_bad_id}" if res.table is None else f"{res.table} {res.key}"
+    reason = re.sub(r" \(anchor taken [^)]*\)", "", res.reason)
     _ROWS[(tamper.name, engine)] = (
-        f"{'only with `--anchor`: ' if tamper.needs_anchor else ''}{where}: {res.reason}"
+        f"{'only with `--anchor`: ' if tamper.needs_anchor else ''}{where}: {reason}"
     )
 
 
