@@ -53,9 +53,9 @@ def _denied(db: Any) -> list[Any]:
     return [e for e in db.audit_entries(db.actor("admin")) if e.action == "access_denied"]
 
 
-def test_migration__head_is_0002_with_the_approvals_table(cases_fixture: Any) -> None:
+def test_migration__head_has_the_approvals_table(cases_fixture: Any) -> None:
     with cases_fixture.read() as conn:
-        assert migrate.current_revision(conn) == "0002"
+        assert migrate.current_revision(conn) == migrate.head_revision() == "0003"
         assert conn.execute(approvals.select()).all() == []
 
 
@@ -237,7 +237,7 @@ def test_cli_case_approve_search_revoke(
 def test_migration__0001_store_upgrades_and_old_approval_no_longer_counts(
     store_url_fixture: str,
 ) -> None:
-    """A store at 0001 with a case-wide approval opens at 0002; the old approval (no
+    """A store at 0001 with a case-wide approval opens at the head; the old approval (no
     trace, no bounds) no longer allows familial search."""
     from alembic import command
     from sqlalchemy import insert
@@ -259,7 +259,7 @@ def test_migration__0001_store_upgrades_and_old_approval_no_longer_counts(
     db.close()
     with Database.open(store_url_fixture) as db:
         with db.read() as conn:
-            assert migrate.current_revision(conn) == "0002"
+            assert migrate.current_revision(conn) == migrate.head_revision()
         assert db.approvals("OLD") == []
         assert not db.case("OLD").familial_approved
         with pytest.raises(AccessDenied, match="needs approval"):

@@ -9,6 +9,7 @@ import pytest
 
 from patriline.cli import main
 from patriline.store import Database
+from plugins.tamper import attacker
 
 CSV = 'specimen,category,retention_until,DYS19,DYS390,DYS385\nA1,arrestee,2020-01-01,14,24,"11,14"\nA2,volunteer,,15,23,"12,13"\nA3,bogus,,15,23,12\n'
 
@@ -81,7 +82,7 @@ def test_cli_case_audit_expunge_retention_info(
 def test_cli_audit_verify__tampered_exits_1(
     cli_store_fixture: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Database.open(cli_store_fixture) as db, db.engine.begin() as conn:
+    with Database.open(cli_store_fixture) as db, attacker(db) as conn:
         conn.exec_driver_sql("UPDATE audit_log SET action = 'nothing' WHERE id = 2")
     code, _, err = _run(capsys, "audit", "verify")
     assert code == 1 and "BROKEN at entry 2" in err

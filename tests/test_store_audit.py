@@ -1,4 +1,8 @@
-"""Audit log: hash chain verifies; editing or deleting any entry is detected and named."""
+"""Audit log: hash chain verifies; editing or deleting any entry is detected and named.
+
+The tampering goes through ``plugins.tamper.attacker``, which bypasses the store's
+append-only triggers as an attacker with write access would.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, text, update
 
-from patriline.store import Database
-from patriline.store.audit import GENESIS
-from patriline.store.schema import audit_log
+from patriline.errors import AccessDenied
+from patriline.store import Actor, Database
+from patriline.store.audit import GENESIS, HEAD_KEY
+from patriline.store.schema import audit_log, meta, users
 from plugins.postgres import records
+from plugins.tamper import attacker, rechain
 
 
 def _populated(db: Database) -> Database:
@@ -53,7 +59,7 @@ def test_verify_audit__edited_entry_is_named(
     store_fixture: Database, column: str, value: str
 ) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 4).values({column: value}))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 4 and "altered" in (res.reason or "")
@@ -61,7 +67,7 @@ def test_verify_audit__edited_entry_is_named(
 
 def test_verify_audit__rehashed_edit_breaks_next_link(store_fixture: Database) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 3).values(hash="f" * 64))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 3
@@ -69,7 +75,7 @@ def test_verify_audit__rehashed_edit_breaks_next_link(store_fixture: Database) -
 
 def test_verify_audit__deleted_entry_is_named(store_fixture: Database) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(delete(audit_log).where(audit_log.c.id == 2))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 2 and "missing" in (res.reason or "")
@@ -77,7 +83,7 @@ def test_verify_audit__deleted_entry_is_named(store_fixture: Database) -> None:
 
 def test_verify_audit__deleted_last_entry_is_detected(store_fixture: Database) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(text("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)"))
     res = db.verify_audit()
     assert not res.ok and res.first_bad_id == 6
@@ -113,8 +119,45 @@ def test_verify_audit__any_single_edit_is_found(
     column = data.draw(
         st.sampled_from(["at", "user", "role", "purpose", "action", "params", "result"])
     )
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == victim).values({column: "tampered"}))
     res = db.verify_audit()
     db.close()
     assert not res.ok and res.first_bad_id == victim
+
+
+def test_verify_audit__missing_head_is_named(store_fixture: Database) -> None:
+    db = _populated(store_fixture)
+    with attacker(db) as conn:
+        conn.execute(delete(meta).where(meta.c.key == HEAD_KEY))
+    res = db.verify_audit()
+    assert not res.ok and "chain head is missing" in (res.reason or "")
+
+
+def test_verify_audit__chain_without_genesis_is_refused(store_fixture: Database) -> None:
+    """A log rebuilt from scratch (first entry not the store's ``init``) is caught."""
+    db = _populated(store_fixture)
+    with attacker(db) as conn:
+        conn.execute(update(audit_log).where(audit_log.c.id == 1).values(action="stats"))
+        rechain(conn)
+    res = db.verify_audit()
+    assert not res.ok and res.first_bad_id == 1 and "genesis" in (res.reason or "")
+
+
+def test_set_role__is_chained_and_a_rollback_of_the_row_is_named(store_fixture: Database) -> None:
+    db = _populated(store_fixture)
+    admin = db.actor("admin")
+    with db.engine.connect() as conn:
+        before = conn.execute(select(users).where(users.c.name == "ana")).mappings().one()
+    assert db.set_role(admin, "ana", "supervisor") == Actor("ana", "supervisor")
+    assert db.actor("ana").role == "supervisor" and db.verify_audit().ok
+    entry = db.audit_entries(admin, limit=1)[0]
+    assert entry.params == {"set_role": "ana", "role": "supervisor", "was": "analyst"}
+    assert entry.result["bound"][0]["table"] == "users"
+    with pytest.raises(AccessDenied):
+        db.set_role(db.actor("ana"), "ana", "admin")  # only admins manage users
+    with db.engine.begin() as conn:  # put the old row back, binding and all
+        conn.execute(update(users).where(users.c.name == "ana").values(**before))
+    res = db.verify_audit()
+    assert not res.ok and (res.table, res.key) == ("users", "'ana'")
+    assert f"names audit entry {before['audit_id']} but entry" in (res.reason or "")

@@ -11,14 +11,15 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from patriline.cli import main
 from patriline.errors import InputError
 from patriline.store import Database
-from patriline.store.audit import GENESIS, HEAD_KEY, Anchor, entry_hash, read_anchors
-from patriline.store.schema import audit_log, meta
+from patriline.store.audit import Anchor, read_anchors
+from patriline.store.schema import audit_log
 from plugins.postgres import records
+from plugins.tamper import attacker, rechain
 
 
 def _populated(db: Database, searches: int = 4) -> Database:
@@ -31,23 +32,9 @@ def _populated(db: Database, searches: int = 4) -> Database:
 
 
 def _rechain(db: Database) -> None:
-    """Recompute every hash and the head, as someone with write access could."""
-    with db.engine.begin() as conn:
-        rows = [
-            dict(r) for r in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings()
-        ]
-        prev = GENESIS
-        for r in rows:
-            r["prev_hash"] = prev
-            r["hash"] = entry_hash(prev, r)
-            conn.execute(
-                update(audit_log)
-                .where(audit_log.c.id == r["id"])
-                .values(prev_hash=r["prev_hash"], hash=r["hash"])
-            )
-            prev = r["hash"]
-        head = f"{rows[-1]['id']}:{prev}" if rows else f"0:{GENESIS}"
-        conn.execute(update(meta).where(meta.c.key == HEAD_KEY).values(value=head))
+    """Recompute every hash, the head and the bound rows, as someone with write access could."""
+    with attacker(db) as conn:
+        rechain(conn)
 
 
 def test_anchor__rewritten_chain_verifies_alone_but_not_against_the_anchor(
@@ -58,7 +45,7 @@ def test_anchor__rewritten_chain_verifies_alone_but_not_against_the_anchor(
     assert anchor.entries == db.verify_audit().entries
     db.audit(db.actor("admin"), "search_exact", case="C1", params={"q": 9}, result={"hits": 0})
     assert db.verify_audit([anchor]).ok  # appending keeps extending the anchor
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 3).values(user="mallory"))
     _rechain(db)
     assert db.verify_audit().ok  # the chain alone cannot tell
@@ -70,7 +57,7 @@ def test_anchor__rewritten_chain_verifies_alone_but_not_against_the_anchor(
 def test_anchor__truncated_and_rechained_log_is_caught(store_fixture: Database) -> None:
     db = _populated(store_fixture)
     anchor = db.audit_anchor()
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(delete(audit_log).where(audit_log.c.id >= anchor.entries - 1))
     _rechain(db)
     assert db.verify_audit().ok
@@ -80,7 +67,7 @@ def test_anchor__truncated_and_rechained_log_is_caught(store_fixture: Database) 
 
 def test_anchor__broken_chain_is_not_anchored(store_fixture: Database) -> None:
     db = _populated(store_fixture)
-    with db.engine.begin() as conn:
+    with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 2).values(action="x"))
     with pytest.raises(InputError, match="broken at entry 2"):
         db.audit_anchor()
@@ -123,7 +110,7 @@ def test_cli_audit_anchor_then_verify(
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] and doc["anchors"] == 2
     with Database.open(store_url_fixture) as db:
-        with db.engine.begin() as conn:
+        with attacker(db) as conn:
             conn.execute(update(audit_log).where(audit_log.c.id == 1).values(user="mallory"))
         _rechain(db)
     assert main(["audit", "verify"]) == 0

@@ -213,7 +213,8 @@ def audit_verify(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Check the audit hash chain; exit 1 and name the first broken entry if it fails."""
+    """Check the audit hash chain and the rows bound to it (users, cases, approvals); exit
+    1 and name the first broken entry, or the table and key of a forged row, if it fails."""
     from patriline.store import Database
     from patriline.store.audit import read_anchors
 
@@ -227,6 +228,8 @@ def audit_verify(
                 "entries": result.entries,
                 "anchors": len(anchors),
                 "first_bad_id": result.first_bad_id,
+                "table": result.table,
+                "key": result.key,
                 "reason": result.reason,
             }
         )
@@ -234,9 +237,12 @@ def audit_verify(
         against = f"; extends {len(anchors)} anchor(s)" if anchors else ""
         typer.echo(f"audit log OK: {result.entries} entries, chain intact{against}")
     else:
-        typer.echo(
-            err=True, message=f"audit log BROKEN at entry {result.first_bad_id}: {result.reason}"
+        where = (
+            f"at entry {result.first_bad_id}"
+            if result.table is None
+            else f"in {result.table} row {result.key}"
         )
+        typer.echo(err=True, message=f"audit log BROKEN {where}: {result.reason}")
     if not result.ok:
         raise typer.Exit(1)
 

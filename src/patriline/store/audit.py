@@ -11,6 +11,14 @@ is caught only against an anchor kept outside the store: an :class:`Anchor` reco
 ``(n, hash_n)`` at a moment, and :func:`verify` checks that entry ``n`` still carries
 that hash (it depends on every earlier entry), as in the periodic publication of a
 chain's head in Haber & Stornetta's time-stamping scheme.
+
+Rows that grant power are *bound* to the chain (:data:`BOUND`): a user's role, a case and
+its familial approval. The entry that writes such a row records the SHA-256 of the row's
+content (``result["bound"]``), and the row stores that entry's ID and
+``audit_hash = SHA-256(entry hash ‖ canonical row)``; :func:`verify` recomputes both for
+every bound row, so a forged approval, an edited role or a user inserted outside the
+application is named by table and key. The store also refuses, in the database itself,
+to update, delete or truncate the log or to move its head backwards (migration 0003).
 """
 
 from __future__ import annotations
@@ -24,23 +32,38 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from patriline.errors import InputError
-from patriline.store.schema import audit_log, meta, users
+from patriline.store.schema import (
+    approvals,
+    audit_log,
+    cases,
+    identities,
+    import_batches,
+    meta,
+    paternal_links,
+    persons,
+    specimens,
+    users,
+)
 
 __all__ = [
     "ANCHOR_FORMAT",
+    "BOUND",
     "GENESIS",
     "Anchor",
     "AuditEntry",
+    "BoundTable",
     "VerifyResult",
     "anchor",
     "append",
+    "bound_row_hash",
     "entry_hash",
     "read",
     "read_anchors",
+    "row_digest",
     "verify",
 ]
 
@@ -85,13 +108,79 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class BoundTable:
+    """A table whose rows are bound to the chain: ``columns`` are hashed, ``key``
+    names a row, and only entries with one of ``actions`` may write it."""
+
+    table: Table
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    actions: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+
+#: The bound tables. A new one (say ``approvals``, with ``audit_id``/``audit_hash``
+#: columns) is one entry here plus ``bind=[("approvals", key)]`` in its writer.
+BOUND: dict[str, BoundTable] = {
+    "users": BoundTable(
+        users,
+        ("name",),
+        ("name", "role", "created_at", "created_by"),
+        ("user_admin", "audit_guard"),
+    ),
+    "cases": BoundTable(
+        cases,
+        ("id",),
+        (
+            "id",
+            "purpose",
+            "legal_basis",
+            "opened_by",
+            "opened_at",
+            "familial_approved_by",
+            "familial_approved_at",
+        ),
+        ("case_open", "case_approve", "audit_guard"),
+    ),
+    # The terms of a familial approval. Its use counters and revocation change after
+    # the approving entry and are not bound (docs/safeguards.md).
+    "approvals": BoundTable(
+        approvals,
+        ("id",),
+        (
+            "id",
+            "case_id",
+            "kind",
+            "trace_sha256",
+            "max_mismatches",
+            "max_steps",
+            "min_loci",
+            "approved_by",
+            "approved_at",
+            "expires_at",
+        ),
+        ("case_approve", "audit_guard"),
+    ),
+}
+
+#: Tables whose rows mean the store holds data (the chain can then not be empty).
+_DATA_TABLES = (users, cases, specimens, persons, paternal_links, identities, import_batches)
+
+
+@dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of :func:`verify`: ``first_bad_id`` names the first broken entry."""
+    """Outcome of :func:`verify`: ``first_bad_id`` names the first broken entry;
+    ``table``/``key`` name a bound row that does not match the chain."""
 
     ok: bool
     entries: int
     first_bad_id: int | None = None
     reason: str | None = None
+    table: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,12 +246,44 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + _canonical(body)).encode()).hexdigest()
 
 
-def _head(conn: Connection) -> tuple[int, str]:
+def _bound_body(bt: BoundTable, row: Any) -> str:
+    return _canonical({"table": bt.name, "row": {c: row[c] for c in bt.columns}})
+
+
+def row_digest(bt: BoundTable, row: Any) -> str:
+    """SHA-256 of a bound row's canonical content (what its audit entry records)."""
+    return hashlib.sha256(_bound_body(bt, row).encode()).hexdigest()
+
+
+def bound_row_hash(entry_hash_: str, bt: BoundTable, row: Any) -> str:
+    """``audit_hash`` of a bound row: SHA-256 of its entry's hash and canonical content."""
+    return hashlib.sha256((entry_hash_ + _bound_body(bt, row)).encode()).hexdigest()
+
+
+def _key_tuple(key: Any) -> tuple[str, ...]:
+    return tuple(str(k) for k in key) if isinstance(key, tuple | list) else (str(key),)
+
+
+def _where_key(bt: BoundTable, key: tuple[str, ...]) -> Any:
+    """Keys travel as text (in audit entries); compare them as the column's type."""
+    cols = [bt.table.c[c] for c in bt.key]
+    return and_(*(col == col.type.python_type(v) for col, v in zip(cols, key, strict=True)))
+
+
+def _show_key(key: Sequence[str]) -> str:
+    return ", ".join(repr(k) for k in key)
+
+
+def _head_row(conn: Connection) -> tuple[int, str] | None:
     value = conn.execute(select(meta.c.value).where(meta.c.key == HEAD_KEY)).scalar_one_or_none()
     if value is None:
-        return 0, GENESIS
+        return None
     last, h = value.split(":", 1)
     return int(last), h
+
+
+def _head(conn: Connection) -> tuple[int, str]:
+    return _head_row(conn) or (0, GENESIS)
 
 
 def append(
@@ -175,16 +296,29 @@ def append(
     purpose: str | None = None,
     params: dict[str, Any] | None = None,
     result: dict[str, Any] | None = None,
+    bind: Sequence[tuple[str, Any]] = (),
 ) -> int:
     """Append one entry inside the caller's (write) transaction; return its ID.
 
     The role recorded is the user's role in the store when the user exists (a forged
-    ``Actor`` cannot misstate it), else ``role`` as given.
+    ``Actor`` cannot misstate it), else ``role`` as given. ``bind`` lists rows the
+    caller has just written in this transaction, as ``(table, key)`` of :data:`BOUND`:
+    the entry records each row's digest and the row gets ``audit_id``/``audit_hash``.
     """
     stored = conn.execute(select(users.c.role).where(users.c.name == user)).scalar_one_or_none()
     role = stored if stored is not None else role
     last, prev = _head(conn)
     new_id = last + 1
+    to_bind = []
+    if bind:
+        records = []
+        for name, key in bind:
+            bt = BOUND[name]
+            k = _key_tuple(key)
+            r = conn.execute(select(bt.table).where(_where_key(bt, k))).mappings().one()
+            to_bind.append((bt, k, r))
+            records.append({"table": name, "key": list(k), "row_sha256": row_digest(bt, r)})
+        result = {**(result or {}), "bound": records}
     row: dict[str, Any] = {
         "id": new_id,
         "at": now(),
@@ -199,6 +333,12 @@ def append(
     }
     row["hash"] = entry_hash(prev, row)
     conn.execute(insert(audit_log).values(**row))
+    for bt, k, r in to_bind:
+        conn.execute(
+            update(bt.table)
+            .where(_where_key(bt, k))
+            .values(audit_id=new_id, audit_hash=bound_row_hash(row["hash"], bt, r))
+        )
     head = f"{row['id']}:{row['hash']}"
     if last == 0 and prev == GENESIS:
         exists = conn.execute(select(meta.c.key).where(meta.c.key == HEAD_KEY)).first()
@@ -247,14 +387,21 @@ def read(
 def verify(conn: Connection, anchors: Sequence[Anchor] = ()) -> VerifyResult:
     """Walk the chain; report the first entry whose ID, link or hash is wrong.
 
-    With ``anchors``, also check that entry ``a.entries`` of the chain still has the
-    hash ``a.hash`` for each anchor (an anchor of 0 entries is the empty chain).
+    Also fails when the chain is empty (every store starts with an ``init`` entry, in
+    the transaction that creates it) or headless, when an import batch has no audit
+    entry, and when a row of a :data:`BOUND` table is not the one its latest audit
+    entry recorded (named by table and key). With ``anchors``, also check that entry
+    ``a.entries`` of the chain still has the hash ``a.hash`` for each anchor (an
+    anchor of 0 entries is the empty chain).
     """
     prev = GENESIS
     expected_id = 1
     n = 0
     wanted = {a.entries for a in anchors}
     seen: dict[int, str] = {0: GENESIS}
+    # (table, key) -> (entry id, entry hash, row digest, action) of its latest writer
+    latest: dict[tuple[str, tuple[str, ...]], tuple[int, str, str, str]] = {}
+    batches: set[int] = set()
     for r in conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings():
         n += 1
         if r["id"] != expected_id:
@@ -267,18 +414,57 @@ def verify(conn: Connection, anchors: Sequence[Anchor] = ()) -> VerifyResult:
             )
         if entry_hash(prev, dict(r)) != r["hash"]:
             return VerifyResult(False, n, r["id"], f"entry {r['id']} was altered (hash mismatch)")
+        if n == 1 and r["action"] != "init":
+            return VerifyResult(
+                False,
+                n,
+                1,
+                f"entry 1 is a {r['action']!r} entry, not the store's genesis ('init') entry: "
+                "the log was replaced",
+            )
         prev = r["hash"]
+        if '"bound"' in r["result"]:
+            for b in json.loads(r["result"]).get("bound", ()):
+                key = (b["table"], tuple(b["key"]))
+                latest[key] = (r["id"], prev, b["row_sha256"], r["action"])
+        if r["action"] == "import" and '"batch"' in r["params"] + r["result"]:
+            for part in (r["params"], r["result"]):
+                batch = json.loads(part).get("batch")
+                if isinstance(batch, int):
+                    batches.add(batch)
         if r["id"] in wanted:
             seen[r["id"]] = prev
         expected_id += 1
-    last, head = _head(conn)
-    if last != n or (n and head != prev):
+    if n == 0:
+        held = _data_counts(conn)
+        what = ", ".join(f"{k} {v}" for k, v in held.items() if v) or "no rows"
+        return VerifyResult(
+            False,
+            0,
+            1,
+            f"the audit log is empty but every store starts with an 'init' entry "
+            f"(the store holds: {what}): the log was truncated or deleted",
+        )
+    head_row = _head_row(conn)
+    if head_row is None:
         return VerifyResult(
             False,
             n,
-            n + 1 if last > n else last,
-            f"the chain head says {last} entries but {n} are present (entries deleted at the end)",
+            n,
+            f"the chain head is missing from meta ({n} entries present): it was deleted",
         )
+    last, head = head_row
+    if last != n or head != prev:
+        if last > n:
+            reason = (
+                f"the chain head says {last} entries but {n} are present "
+                "(entries deleted at the end)"
+            )
+        elif last < n:
+            reason = f"the chain head says {last} entries but {n} are present (head moved back)"
+        else:
+            reason = f"the chain head's hash does not match entry {n} (head or entry rewritten)"
+        return VerifyResult(False, n, n + 1 if last > n else last, reason)
     for a in sorted(anchors, key=lambda a: a.entries):
         when = f" (anchor taken {a.taken_at})" if a.taken_at else ""
         if a.entries > n:
@@ -297,7 +483,105 @@ def verify(conn: Connection, anchors: Sequence[Anchor] = ()) -> VerifyResult:
                 f"entry {a.entries} no longer has the anchored hash{when}: the log was "
                 "rewritten up to or before this entry",
             )
+    bad = _check_bound(conn, n, latest)
+    if bad is not None:
+        return bad
+    for (batch,) in conn.execute(select(import_batches.c.id).order_by(import_batches.c.id)):
+        if batch not in batches:
+            return VerifyResult(
+                False,
+                n,
+                None,
+                f"import batch {batch} has no 'import' audit entry (written outside the "
+                "application)",
+                "import_batches",
+                str(batch),
+            )
     return VerifyResult(True, n)
+
+
+def _data_counts(conn: Connection) -> dict[str, int]:
+    return {
+        t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+        for t in _DATA_TABLES
+    }
+
+
+def _check_bound(
+    conn: Connection,
+    n: int,
+    latest: dict[tuple[str, tuple[str, ...]], tuple[int, str, str, str]],
+) -> VerifyResult | None:
+    """The first bound row that its latest audit entry does not vouch for, or None."""
+    for name, bt in BOUND.items():
+        present: set[tuple[str, ...]] = set()
+        order = [bt.table.c[c] for c in bt.key]
+        for r in conn.execute(select(bt.table).order_by(*order)).mappings():
+            key = tuple(str(r[c]) for c in bt.key)
+            present.add(key)
+            where = f"{name} row {_show_key(key)}"
+            got = latest.get((name, key))
+            if got is None:
+                return VerifyResult(
+                    False,
+                    n,
+                    r["audit_id"],
+                    f"{where} was written by no audit entry (inserted outside the application)",
+                    name,
+                    _show_key(key),
+                )
+            entry_id, entry_h, digest, action = got
+            if action not in bt.actions:
+                return VerifyResult(
+                    False,
+                    n,
+                    entry_id,
+                    f"{where} is recorded by entry {entry_id}, a {action!r} entry, which "
+                    f"may not write {name}",
+                    name,
+                    _show_key(key),
+                )
+            if r["audit_id"] != entry_id:
+                return VerifyResult(
+                    False,
+                    n,
+                    entry_id,
+                    f"{where} names audit entry {r['audit_id']} but entry {entry_id} wrote it "
+                    "last (the row was replaced or rolled back)",
+                    name,
+                    _show_key(key),
+                )
+            if row_digest(bt, r) != digest:
+                return VerifyResult(
+                    False,
+                    n,
+                    entry_id,
+                    f"{where} differs from what audit entry {entry_id} recorded (the row "
+                    "was edited or forged outside the application)",
+                    name,
+                    _show_key(key),
+                )
+            if r["audit_hash"] != bound_row_hash(entry_h, bt, r):
+                return VerifyResult(
+                    False,
+                    n,
+                    entry_id,
+                    f"{where} has an audit_hash that does not match entry {entry_id}",
+                    name,
+                    _show_key(key),
+                )
+        for (table, key), (entry_id, *_rest) in latest.items():
+            if table == name and key not in present:
+                return VerifyResult(
+                    False,
+                    n,
+                    entry_id,
+                    f"{name} row {_show_key(key)} written by audit entry {entry_id} is "
+                    "missing (deleted outside the application)",
+                    name,
+                    _show_key(key),
+                )
+    return None
 
 
 def anchor(conn: Connection) -> Anchor:

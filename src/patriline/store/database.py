@@ -121,6 +121,7 @@ class Database:
                 role="admin",
                 action="user_admin",
                 params={"add": admin, "role": "admin"},
+                bind=[("users", admin)],
             )
         return db
 
@@ -289,6 +290,29 @@ class Database:
                 role=actor.role,
                 action="user_admin",
                 params={"add": name, "role": role},
+                bind=[("users", name)],
+            )
+        return Actor(name, role)
+
+    def set_role(self, actor: Actor, name: str, role: str) -> Actor:
+        """Change a user's role (admin only); audited and bound to the chain."""
+        if role not in ROLES:
+            raise InputError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        self.authorize(actor, "user_admin")
+        with self.write() as conn:
+            old = conn.execute(
+                select(users.c.role).where(users.c.name == name)
+            ).scalar_one_or_none()
+            if old is None:
+                raise NotFound(f"no user {name!r} in this store")
+            conn.execute(update(users).where(users.c.name == name).values(role=role))
+            _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action="user_admin",
+                params={"set_role": name, "role": role, "was": old},
+                bind=[("users", name)],
             )
         return Actor(name, role)
 
@@ -325,6 +349,7 @@ class Database:
                 case=case,
                 purpose=purpose,
                 params={"legal_basis": legal_basis},
+                bind=[("cases", case)],
             )
         return Case(case, purpose, legal_basis, actor.name, at)
 
@@ -407,15 +432,6 @@ class Database:
                 .where(cases.c.id == case)
                 .values(familial_approved_by=actor.name, familial_approved_at=at)
             )
-            audit_id = _audit.append(
-                conn,
-                user=actor.name,
-                role=actor.role,
-                action="case_approve",
-                case=case,
-                purpose=c.purpose,
-                params={"familial": True, **terms, "expires_at": expires, "uses": uses},
-            )
             new_id = conn.execute(
                 insert(approvals)
                 .values(
@@ -427,10 +443,21 @@ class Database:
                     uses_left=uses,
                     used=0,
                     revoked=False,
-                    audit_id=audit_id,
                 )
                 .returning(approvals.c.id)
             ).scalar_one()
+            # The approval row and the case row are bound to this entry (audit_id,
+            # audit_hash), so a forged approval names itself in `audit verify`.
+            _audit.append(
+                conn,
+                user=actor.name,
+                role=actor.role,
+                action="case_approve",
+                case=case,
+                purpose=c.purpose,
+                params={"familial": True, **terms, "expires_at": expires, "uses": uses},
+                bind=[("cases", case), ("approvals", int(new_id))],
+            )
         new = self.approvals(case, ids=[int(new_id)])[0]
         return Case(c.id, c.purpose, c.legal_basis, c.opened_by, c.opened_at, actor.name, at, new)
 

@@ -81,6 +81,9 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("created_by", String(128), nullable=True),
+    # bound to the audit chain (see patriline.store.audit.BOUND)
+    Column("audit_id", Integer, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
 )
 
 import_batches = Table(
@@ -178,6 +181,9 @@ cases = Table(
     Column("opened_at", String(32), nullable=False),
     Column("familial_approved_by", String(128), nullable=True),
     Column("familial_approved_at", String(32), nullable=True),
+    # bound to the audit chain (see patriline.store.audit.BOUND)
+    Column("audit_id", Integer, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
 )
 
 #: Familial approvals: each names one trace (its SHA-256; none for ``kind = "pairs"``) and
@@ -200,6 +206,7 @@ approvals = Table(
     Column("used", Integer, nullable=False),
     Column("revoked", Boolean, nullable=False),
     Column("audit_id", Integer, nullable=True),
+    Column("audit_hash", String(64), nullable=True),
     Index("ix_approvals_case_id", "case_id"),
 )
 
