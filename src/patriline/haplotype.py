@@ -48,16 +48,6 @@ from enum import StrEnum
 
 from patriline.reference import Catalog, Kit, Locus, default_catalog
 
-
-
-@functools.cache
-def _shipped() -> Catalog:
-    """The shipped catalog, built once: parsing and comparing without an explicit
-    catalog reuse it (building one per profile cost 0.2 ms, most of a parse). Private,
-    so no caller adds kits to it."""
-    return default_catalog()
-
-
 __all__ = [
     "Allele",
     "AlleleError",
@@ -73,6 +63,15 @@ __all__ = [
     "parse_allele",
     "parse_haplotype_string",
 ]
+
+
+@functools.cache
+def _shipped() -> Catalog:
+    """The shipped catalog, built once: parsing and comparing without an explicit
+    catalog reuse it (building one per profile cost 0.2 ms, most of a parse). Private,
+    so no caller adds kits to it."""
+    return default_catalog()
+
 
 #: Alleles may lie this many repeats outside the catalog's observed range before they
 #: are rejected as impossible (new alleles are found every year; 999 is never one).

@@ -198,9 +198,10 @@ def remove_stale(root: Path, *, keep: str | None) -> None:
     generations, torn saves, files of format 1): no copy of a profile stays behind."""
     if not root.is_dir():
         return
-    for entry in root.iterdir():
-        if entry.name in (POINTER, keep):
-            continue
+    stale = [e for e in root.iterdir() if e.name not in (POINTER, keep)]
+    if not stale:
+        return
+    for entry in stale:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:

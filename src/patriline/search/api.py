@@ -27,7 +27,7 @@ from filelock import FileLock
 from patriline import __version__
 from patriline.errors import InputError, NotFound
 from patriline.haplotype import Haplotype, compare, parse_haplotype_string
-from patriline.search._index_files import IndexCorruptError, current_generation
+from patriline.search._index_files import IndexCorruptError, current_generation, remove_stale
 from patriline.search.index import DEFAULT_MIN_LOCI, Hits, SearchIndex
 from patriline.search.rank import Ranked, rank
 from patriline.stats.mutation import StepwiseModel
@@ -146,6 +146,9 @@ def open_index(db: Any, *, rebuild: bool = False) -> SearchIndex:
             else:
                 idx.save(root)
         _OPEN[str(root)] = idx
+        # A save killed before its clean-up leaves an older generation (which may hold
+        # expunged profiles) or a torn one: remove it now.
+        remove_stale(root, keep=idx.generation)
         return idx
 
 

@@ -70,6 +70,7 @@ class ChangeFeed(Protocol):
         """``{specimen: haplotype}`` of many specimens in one batched read."""
         ...
 
+
 #: Default minimum number of locus copies compared for a row to count as a hit.
 DEFAULT_MIN_LOCI = 9
 
@@ -214,9 +215,7 @@ class SearchIndex:
             self.delta_ids.append(s)
             self._delta_pos[s] = offset + i
 
-    def sync(
-        self, feed: ChangeFeed, changes: Sequence[tuple[int, str, str]] | None = None
-    ) -> int:
+    def sync(self, feed: ChangeFeed, changes: Sequence[tuple[int, str, str]] | None = None) -> int:
         """Apply the change feed since :attr:`seq` (``changes``: that feed, already read);
         returns the changes applied. The added haplotypes are read in one batched call."""
         if changes is None:
