@@ -7,8 +7,9 @@ search after a further 200,000, each <= 30 s including the (re)build. Figures:
   ``db.encoded()``, builds and saves the index, queries, re-checks the hits;
 * **after +200k** — the delta exceeds the rebuild share (10 %), so ``open_index``
   rebuilds at once from the change feed's count, without reading any haplotype;
-* **after +50k** — below the share: the delta is read in one batched
-  ``haplotypes_of`` query and saved as a new generation (big arrays hard-linked);
+* **after +50k** — below the share: the delta's stored encoded rows are read in one
+  batched ``encoded_of`` query (no text parsed) and saved as a new generation (big
+  arrays hard-linked);
 * **open()** — ``SearchIndex.open`` of the saved index with and without the checksum
   pass (the cost the once-per-process-per-generation rule keeps off later opens);
 * **warm search** — the next exact search (index cached in the process).

@@ -338,6 +338,10 @@ class CountingDatabase(Database):
         self.calls["haplotypes_of"] = self.calls.get("haplotypes_of", 0) + 1
         return super().haplotypes_of(specimen_ids)
 
+    def encoded_of(self, specimen_ids: Iterable[str], layout: Any = None) -> Any:
+        self.calls["encoded_of"] = self.calls.get("encoded_of", 0) + 1
+        return super().encoded_of(specimen_ids, layout)
+
     def encoded(self, layout: Any = None) -> Any:
         self.calls["encoded"] = self.calls.get("encoded", 0) + 1
         return super().encoded(layout)
@@ -360,7 +364,7 @@ def test_open_index__large_delta_rebuilds_without_per_row_reads(
         db.import_records(db.actor("ann"), [record(f"C{i}", unique(5000 + i)) for i in range(5)])
         db.calls = {}
         idx = open_index(db)
-        assert db.calls == {"haplotypes_of": 1}  # a small delta: one batched read
+        assert db.calls == {"encoded_of": 1}  # a small delta: one batched read
         assert idx.delta_values.shape[1] == 5
         assert "C3" in idx.query(unique(5003)).ids
     finally:
@@ -380,3 +384,27 @@ def test_generation__unchanged_arrays_are_hard_linked(crash_store_fixture: Datab
     assert doc["arrays"]["values"]["written_in"] != doc["generation"]
     assert doc["arrays"]["delta_values"]["written_in"] == doc["generation"]
     assert np.asarray(idx.values).shape == tuple(doc["arrays"]["values"]["shape"])
+
+
+class ListFeed:
+    """A change feed that is not a store: a list of events and a dict of profiles."""
+
+    def __init__(self, events: list[tuple[int, str, str]], haps: dict[str, str]) -> None:
+        self.events, self.haps = events, haps
+
+    def changes_since(self, seq: int) -> list[tuple[int, str, str]]:
+        return [e for e in self.events if e[0] > seq]
+
+    def haplotypes_of(self, specimen_ids: Iterable[str]) -> dict[str, Haplotype]:
+        return {s: parse_haplotype_string(self.haps[s]) for s in specimen_ids if s in self.haps}
+
+
+def test_sync__takes_any_change_feed() -> None:
+    from patriline.encoding import Layout, encode
+
+    lay = Layout.universal()
+    idx = SearchIndex.build(["A"], encode([parse_haplotype_string(unique(1))], lay))
+    feed = ListFeed([(1, "B", "add"), (2, "A", "remove")], {"B": unique(2)})
+    assert idx.sync(feed) == 2
+    assert idx.seq == 2
+    assert idx.query(unique(2)).ids == ["B"] and idx.query(unique(1)).ids == []

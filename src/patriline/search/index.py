@@ -36,7 +36,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -56,7 +56,14 @@ from patriline.search._index_query import candidates, full_scan
 if TYPE_CHECKING:
     from patriline.search.pairs import PairHits
 
-__all__ = ["DEFAULT_MIN_LOCI", "FORMAT_VERSION", "ChangeFeed", "Hits", "SearchIndex"]
+__all__ = [
+    "DEFAULT_MIN_LOCI",
+    "FORMAT_VERSION",
+    "ChangeFeed",
+    "EncodedChangeFeed",
+    "Hits",
+    "SearchIndex",
+]
 
 
 class ChangeFeed(Protocol):
@@ -68,6 +75,18 @@ class ChangeFeed(Protocol):
 
     def haplotypes_of(self, specimen_ids: Iterable[str]) -> dict[str, Haplotype]:
         """``{specimen: haplotype}`` of many specimens in one batched read."""
+        ...
+
+
+@runtime_checkable
+class EncodedChangeFeed(ChangeFeed, Protocol):
+    """A feed that also serves encoded rows as stored (no text parsed): what
+    :meth:`SearchIndex.sync` reads the delta with when it can (``Database`` does)."""
+
+    def encoded_of(
+        self, specimen_ids: Iterable[str], layout: Layout | None = None
+    ) -> tuple[list[str], Encoded]:
+        """IDs and encoded haplotypes of many specimens in one batched read."""
         ...
 
 
@@ -217,7 +236,8 @@ class SearchIndex:
 
     def sync(self, feed: ChangeFeed, changes: Sequence[tuple[int, str, str]] | None = None) -> int:
         """Apply the change feed since :attr:`seq` (``changes``: that feed, already read);
-        returns the changes applied. The added haplotypes are read in one batched call."""
+        returns the changes applied. The added haplotypes are read in one batched call
+        (stored encoded rows when the feed is an :class:`EncodedChangeFeed`)."""
         if changes is None:
             changes = feed.changes_since(self.seq)
         if not changes:
@@ -229,11 +249,16 @@ class SearchIndex:
         added = [s for s, op in latest.items() if op == "add"]
         self.remove(removed)
         if added:
-            found = feed.haplotypes_of(added)
-            missing = [s for s in added if s not in found]
+            if isinstance(feed, EncodedChangeFeed):
+                got, enc = feed.encoded_of(added, self.layout)
+            else:
+                found = feed.haplotypes_of(added)
+                got = [s for s in added if s in found]
+                enc = encode([found[s] for s in got], self.layout)
+            missing = sorted(set(added) - set(got))
             if missing:
                 raise InputError(f"change feed: no haplotype for added specimen {missing[0]!r}")
-            self.add(added, encode([found[s] for s in added], self.layout))
+            self.add(got, enc)
         self.seq = max(int(c[0]) for c in changes)
         return len(changes)
 
