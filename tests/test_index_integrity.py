@@ -4,6 +4,7 @@ against the store, private permissions, and a large delta rebuilt without per-ro
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -105,7 +106,8 @@ class Crash:
     """A save-step hook raising ``exc`` at step ``at`` (once), counting the steps."""
 
     def __init__(self, at: int | None, exc: type[BaseException] = KeyboardInterrupt) -> None:
-        self.at, self.exc, self.steps = at, exc, [] if at is None else None
+        self.at, self.exc = at, exc
+        self.steps: list[str] | None = [] if at is None else None
         self.n = 0
 
     def __call__(self, step: str) -> None:
@@ -149,7 +151,7 @@ def test_save__interrupted_at_every_step_leaves_a_correct_index(
     open_index(db)
     root = index_dir(db)
     for name, action in _scenarios(db).items():
-        steps = _steps(lambda a=action: a(0))
+        steps = _steps(functools.partial(action, 0))
         assert "pointer-switched" in steps and steps.index("rename") < steps.index(
             "pointer-switched"
         ), steps
@@ -353,6 +355,7 @@ def test_open_index__large_delta_rebuilds_without_per_row_reads(
     db0 = crash_store_fixture
     open_index(db0)
     db = CountingDatabase.open(db0.url)
+    assert isinstance(db, CountingDatabase)
     try:
         db.import_records(
             db.actor("ann"), [record(f"B{i:05d}", unique(1000 + i)) for i in range(1200)]

@@ -103,7 +103,7 @@ def _write_array(path: Path, arr: np.ndarray) -> dict[str, Any]:
     os.fchmod(fd, _FILE_MODE)
     with os.fdopen(fd, "wb") as fh:
         w = _HashingWriter(fh)
-        np.save(w, np.ascontiguousarray(arr), allow_pickle=False)  # type: ignore[arg-type]
+        np.save(w, np.ascontiguousarray(arr), allow_pickle=False)
         fh.flush()
         os.fsync(fh.fileno())
     return {"shape": list(arr.shape), "dtype": arr.dtype.str, "bytes": w.size,
