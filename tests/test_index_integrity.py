@@ -411,3 +411,33 @@ def test_sync__takes_any_change_feed() -> None:
     assert idx.sync(feed) == 2
     assert idx.seq == 2
     assert idx.query(unique(2)).ids == ["B"] and idx.query(unique(1)).ids == []
+
+
+class DisagreeingDatabase(Database):
+    """A real store whose batched profile read disagrees with every row it holds (as if
+    the index and the store had drifted apart in a way a rebuild cannot mend)."""
+
+    def haplotypes_of(self, specimen_ids: Iterable[str]) -> dict[str, Haplotype]:
+        return {s: parse_haplotype_string(unique(6999)) for s in specimen_ids}
+
+
+def test_search__fails_closed_when_hits_keep_disagreeing(crash_store_fixture: Database) -> None:
+    db = DisagreeingDatabase.open(crash_store_fixture.url)
+    try:
+        with pytest.raises(IndexCorruptError, match="disagrees with the store"):
+            search(db, "ann", "C1", unique(8))
+    finally:
+        db.close()
+
+
+def test_open_index__old_format_files_are_removed(crash_store_fixture: Database) -> None:
+    """Files of a format-1 index (flat ``.npy`` files, maybe holding expunged IDs) go at
+    the first open of the new format."""
+    db = crash_store_fixture
+    root = index_dir(db)
+    root.mkdir(parents=True)
+    (root / "manifest.json").write_text('{"format": 1}')
+    (root / "ids.npy").write_bytes(b"U005 expunged long ago")
+    open_index(db)
+    assert held_anywhere(root, "expunged long ago") == []
+    assert not (root / "manifest.json").exists()
