@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -199,7 +200,15 @@ def test_pairs__equals_all_pairs_scan(
 
 # ------------------------------------------------------------------ persistence and updates
 def _files(root: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(root.iterdir())}
+    """The files of the current generation (its manifest without the generation id)."""
+    gen = root / (root / "CURRENT").read_text().strip()
+    out = {p.name: p.read_bytes() for p in sorted(gen.iterdir()) if p.suffix == ".npy"}
+    doc = json.loads((gen / "manifest.json").read_text())
+    del doc["generation"]
+    for entry in doc["arrays"].values():
+        del entry["written_in"]
+    out["manifest.json"] = json.dumps(doc, sort_keys=True).encode()
+    return out
 
 
 def test_build__deterministic_whatever_the_input_order(tmp_path: Path) -> None:

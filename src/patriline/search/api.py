@@ -28,8 +28,9 @@ from filelock import FileLock
 
 from patriline import __version__
 from patriline.errors import InputError, NotFound
-from patriline.haplotype import Haplotype, parse_haplotype_string
-from patriline.search.index import DEFAULT_MIN_LOCI, SearchIndex
+from patriline.haplotype import Haplotype, compare, parse_haplotype_string
+from patriline.search._index_files import IndexCorruptError, current_generation, remove_stale
+from patriline.search.index import DEFAULT_MIN_LOCI, Hits, SearchIndex
 from patriline.search.rank import Ranked, loci_warning, rank
 from patriline.stats.allele_model import default_allele_model
 from patriline.stats.mutation import StepwiseModel
@@ -88,6 +89,7 @@ def index_dir(db: Any) -> Path:
     """Where the index of ``db`` lives: beside a SQLite file, else under a cache folder.
 
     ``PATRILINE_INDEX_DIR`` overrides the parent folder for server databases.
+    The folder is created 0700 and its files 0600 (whatever the umask) when saved.
     """
     if getattr(db, "dialect", None) == "sqlite":
         path = db.engine.url.database
@@ -106,51 +108,66 @@ def _build(db: Any, root: Path) -> SearchIndex:
     return SearchIndex.open(root)
 
 
+def _rebuild_limit(idx: SearchIndex) -> float:
+    return max(1000, REBUILD_SHARE * idx.values.shape[1])
+
+
 def open_index(db: Any, *, rebuild: bool = False) -> SearchIndex:
     """The search index of ``db``, built if absent and synchronised with its change feed.
 
     The index is rebuilt (deterministically, rows sorted by specimen ID) when asked,
-    when its layout differs from the store's, when it holds a removed (expunged) row,
-    or when the unindexed additions exceed ``REBUILD_SHARE`` of it.
+    when its files do not form one consistent generation (torn save, tampering: see
+    :mod:`patriline.search._index_files`), when its layout differs from the store's,
+    when it holds a removed (expunged) row, or when the additions since it was saved
+    exceed ``REBUILD_SHARE`` of it — decided from the change feed before any haplotype
+    is read; a smaller delta is read in one batched query.
     """
     root = index_dir(db)
     root.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root) + ".lock"):
         idx = None if rebuild else _OPEN.get(str(root))
-        if idx is not None and _on_disk(root) != (idx.manifest["built_seq"], idx.manifest["count"]):
-            idx = None  # another process rebuilt the index: read its files
-        if idx is None and not rebuild and (root / "manifest.json").exists():
-            idx = SearchIndex.open(root)
+        if idx is not None and _on_disk(root) != idx.generation:
+            idx = None  # another process saved a new generation: read its files
+        if idx is None and not rebuild and current_generation(root) is not None:
+            try:
+                idx = SearchIndex.open(root)
+            except IndexCorruptError:
+                idx = None  # rebuilt from the store below
         if idx is not None and idx.layout.columns != db.layout.columns:
             idx = None
+        changes = None
+        if idx is not None and idx.seq <= db.change_seq():
+            changes = db.changes_since(idx.seq)
+            added = {s for _q, s, op in changes if op == "add"}
+            if len(added) + idx.delta_values.shape[1] > _rebuild_limit(idx):
+                idx = None  # a large delta: rebuild at once, not row by row
         if idx is None or idx.seq > db.change_seq():
             idx = _build(db, root)
-        elif idx.sync(db) or idx.n_active < idx.n_rows:
-            if idx.n_active < idx.n_rows or idx.delta_values.shape[1] > max(
-                1000, REBUILD_SHARE * idx.values.shape[1]
-            ):
+        elif idx.sync(db, changes) or idx.n_active < idx.n_rows:
+            if idx.n_active < idx.n_rows or idx.delta_values.shape[1] > _rebuild_limit(idx):
                 # Expunged rows are only masked by a sync: rebuild so that their profiles
                 # and IDs leave the index files (docs/safeguards.md).
                 idx = _build(db, root)
             else:
                 idx.save(root)
         _OPEN[str(root)] = idx
+        # A save killed before its clean-up leaves an older generation (which may hold
+        # expunged profiles) or a torn one: remove it now.
+        remove_stale(root, keep=idx.generation)
         return idx
 
 
 def purge_index(db: Any) -> None:
     """Bring the index kept beside ``db`` (if one exists) up to date, so that expunged
-    profiles leave its files now, not at the next search (called after expungement)."""
-    if (index_dir(db) / "manifest.json").exists():
+    profiles leave its files now, not at the next search (called after expungement).
+    Every older generation (and any torn save) is removed with them."""
+    root = index_dir(db)
+    if root.exists():
         open_index(db)
 
 
-def _on_disk(root: Path) -> tuple[int, int] | None:
-    try:
-        doc = json.loads((root / "manifest.json").read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    return doc.get("built_seq"), doc.get("count")
+def _on_disk(root: Path) -> str | None:
+    return current_generation(root)
 
 
 # ------------------------------------------------------------------------ queries
@@ -229,6 +246,31 @@ def _describe_reference(reference_model: Any) -> dict[str, Any] | None:
     return out
 
 
+def _disagreeing(
+    db: Any, trace: Haplotype, hits: Hits, mm: int | None, ms: int | None, min_loci: int
+) -> list[str]:
+    """Hits whose stored (canonical) profile, read in one batch, does not give the
+    counts the index reported, or is not within the bounds (expunged ones are absent
+    and dropped later as inactive)."""
+    if not hits.ids:
+        return []
+    stored = db.haplotypes_of(hits.ids)
+    bad = []
+    for i, s in enumerate(hits.ids):
+        h = stored.get(s)
+        if h is None:
+            continue
+        c = compare(trace, h)
+        got = (c.loci_compared, c.mismatches, c.steps)
+        if got != (int(hits.compared[i]), int(hits.mismatches[i]), int(hits.steps[i])) or not (
+            c.loci_compared >= min_loci
+            and (mm is None or c.mismatches <= mm)
+            and (ms is None or c.steps <= ms)
+        ):
+            bad.append(s)
+    return bad
+
+
 def _search_one(
     db: Any,
     idx: SearchIndex,
@@ -242,6 +284,16 @@ def _search_one(
     reference_model: Any,
 ) -> SearchResult:
     hits = idx.query(trace, max_mismatches=mm, max_steps=ms, min_loci=min_loci)
+    if _disagreeing(db, trace, hits, mm, ms, min_loci):
+        # The index does not hold what the store holds: never name a man from it.
+        idx = open_index(db, rebuild=True)
+        hits = idx.query(trace, max_mismatches=mm, max_steps=ms, min_loci=min_loci)
+        bad = _disagreeing(db, trace, hits, mm, ms, min_loci)
+        if bad:
+            raise IndexCorruptError(
+                f"search index {index_dir(db)}: hit {bad[0]!r} disagrees with the store's "
+                "profile even after a rebuild; no result returned"
+            )
     active = _active(db, hits.ids)
     kept = [s for s in hits.ids if s in active]
     ranked = rank(

@@ -33,10 +33,10 @@ Norouzi M, Punjani A, Fleet DJ (2014) Fast exact search in Hamming space with
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -56,7 +56,39 @@ from patriline.search._index_query import candidates, full_scan
 if TYPE_CHECKING:
     from patriline.search.pairs import PairHits
 
-__all__ = ["DEFAULT_MIN_LOCI", "FORMAT_VERSION", "Hits", "SearchIndex"]
+__all__ = [
+    "DEFAULT_MIN_LOCI",
+    "FORMAT_VERSION",
+    "ChangeFeed",
+    "EncodedChangeFeed",
+    "Hits",
+    "SearchIndex",
+]
+
+
+class ChangeFeed(Protocol):
+    """What :meth:`SearchIndex.sync` reads from a store (``Database`` is one)."""
+
+    def changes_since(self, seq: int) -> list[tuple[int, str, str]]:
+        """``(seq, specimen, "add" | "remove")`` after ``seq``, in order."""
+        ...
+
+    def haplotypes_of(self, specimen_ids: Iterable[str]) -> dict[str, Haplotype]:
+        """``{specimen: haplotype}`` of many specimens in one batched read."""
+        ...
+
+
+@runtime_checkable
+class EncodedChangeFeed(ChangeFeed, Protocol):
+    """A feed that also serves encoded rows as stored (no text parsed): what
+    :meth:`SearchIndex.sync` reads the delta with when it can (``Database`` does)."""
+
+    def encoded_of(
+        self, specimen_ids: Iterable[str], layout: Layout | None = None
+    ) -> tuple[list[str], Encoded]:
+        """IDs and encoded haplotypes of many specimens in one batched read."""
+        ...
+
 
 #: Default minimum number of locus copies compared for a row to count as a hit.
 DEFAULT_MIN_LOCI = 9
@@ -142,9 +174,20 @@ class SearchIndex:
         return save_index(self, path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> SearchIndex:
-        """Open a saved index; the big arrays are memory-mapped read-only."""
-        return cls(*load_index(path))
+    def open(cls, path: str | os.PathLike[str], *, verify: str = "once") -> SearchIndex:
+        """Open a saved index; the big arrays are memory-mapped read-only.
+
+        Shapes, dtypes, sizes and the generation are checked on every open, checksums on
+        the first open of a generation in this process (``verify="always"``: every
+        time); a mismatch raises :class:`~patriline.search._index_files.IndexCorruptError`.
+        """
+        return cls(*load_index(path, verify=verify))
+
+    @property
+    def generation(self) -> str | None:
+        """The saved generation this index was opened from or last saved as."""
+        gen = self.manifest.get("generation")
+        return str(gen) if gen is not None else None
 
     # ---------------------------------------------------------------- updates
     @property
@@ -191,9 +234,12 @@ class SearchIndex:
             self.delta_ids.append(s)
             self._delta_pos[s] = offset + i
 
-    def sync(self, db: Any) -> int:
-        """Apply the store's change feed since :attr:`seq`; returns the changes applied."""
-        changes = db.changes_since(self.seq)
+    def sync(self, feed: ChangeFeed, changes: Sequence[tuple[int, str, str]] | None = None) -> int:
+        """Apply the change feed since :attr:`seq` (``changes``: that feed, already read);
+        returns the changes applied. The added haplotypes are read in one batched call
+        (stored encoded rows when the feed is an :class:`EncodedChangeFeed`)."""
+        if changes is None:
+            changes = feed.changes_since(self.seq)
         if not changes:
             return 0
         latest: dict[str, str] = {}
@@ -203,8 +249,16 @@ class SearchIndex:
         added = [s for s, op in latest.items() if op == "add"]
         self.remove(removed)
         if added:
-            haps = [db.haplotype(s) for s in added]
-            self.add(added, encode(haps, self.layout))
+            if isinstance(feed, EncodedChangeFeed):
+                got, enc = feed.encoded_of(added, self.layout)
+            else:
+                found = feed.haplotypes_of(added)
+                got = [s for s in added if s in found]
+                enc = encode([found[s] for s in got], self.layout)
+            missing = sorted(set(added) - set(got))
+            if missing:
+                raise InputError(f"change feed: no haplotype for added specimen {missing[0]!r}")
+            self.add(got, enc)
         self.seq = max(int(c[0]) for c in changes)
         return len(changes)
 

@@ -760,7 +760,6 @@ class Database:
         ``layout`` defaults to the store's (universal) layout; another layout takes its
         columns from the stored ones (loci the store does not have are MISSING).
         """
-        stored = self.layout
         with self.read() as conn:
             rows = conn.execute(
                 select(haplotypes.c.specimen, haplotypes.c.encoded)
@@ -768,22 +767,47 @@ class Database:
                 .where(specimens.c.active.is_(True))
                 .order_by(haplotypes.c.seq)
             ).all()
-            ids = [r[0] for r in rows]
-            ncol = stored.n_columns
-            if rows:
-                flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<i2")
-                matrix = flat.astype(np.int16).reshape(len(rows), ncol)
-            else:
-                matrix = np.zeros((0, ncol), dtype=np.int16)
-            extra_rows = [int(i) for i in np.flatnonzero((matrix == EXTRA).any(axis=1))]
-            texts = dict(
-                lookup(
-                    conn,
-                    haplotypes.c.specimen,
-                    [ids[i] for i in extra_rows],
-                    haplotypes.c.canonical,
-                )
+            return self._encoded_rows(conn, rows, layout)
+
+    def encoded_of(
+        self, specimen_ids: Iterable[str], layout: Layout | None = None
+    ) -> tuple[list[str], Encoded]:
+        """IDs and encoded haplotypes of the given specimens (active or not; absent ones
+        left out), read from the stored encoded rows in one query per 5,000 specimens —
+        no text is parsed except for alleles held aside (EXTRA)."""
+        from patriline.store.importer import _IN_CHUNK
+
+        wanted = list(dict.fromkeys(specimen_ids))
+        with self.read() as conn:
+            rows = []
+            for i in range(0, len(wanted), _IN_CHUNK):
+                rows += conn.execute(
+                    select(haplotypes.c.specimen, haplotypes.c.encoded).where(
+                        haplotypes.c.specimen.in_(wanted[i : i + _IN_CHUNK])
+                    )
+                ).all()
+            return self._encoded_rows(conn, rows, layout)
+
+    def _encoded_rows(
+        self, conn: Connection, rows: Sequence[Any], layout: Layout | None
+    ) -> tuple[list[str], Encoded]:
+        stored = self.layout
+        ids = [r[0] for r in rows]
+        ncol = stored.n_columns
+        if rows:
+            flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<i2")
+            matrix = flat.astype(np.int16).reshape(len(rows), ncol)
+        else:
+            matrix = np.zeros((0, ncol), dtype=np.int16)
+        extra_rows = [int(i) for i in np.flatnonzero((matrix == EXTRA).any(axis=1))]
+        texts = dict(
+            lookup(
+                conn,
+                haplotypes.c.specimen,
+                [ids[i] for i in extra_rows],
+                haplotypes.c.canonical,
             )
+        )
         target = layout or stored
         if target == stored:
             values = np.ascontiguousarray(matrix.T)
