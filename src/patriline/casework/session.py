@@ -87,3 +87,12 @@ class Session:
             params=params,
             result=result,
         )
+
+    # ------------------------------------------------------------------ store-side use cases
+    # users, cases and approvals, audit reads, imports, links, identities, expungement:
+    # thin methods delegating to casework.users, .cases, .auditing, .imports, .links,
+    # .identities and .expunge.
+
+    # ------------------------------------------------------------------ engine use cases
+    # searching, expansion, statistics against the store, reports: thin methods
+    # delegating to casework.searching, .expansion, .statistics and .reports.
