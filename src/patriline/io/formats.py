@@ -66,7 +66,7 @@ def get(name: str) -> Format:
     """The format called ``name`` (or an alias, any case); raises :class:`InputError`."""
     key = name.strip().lower()
     for f in _REGISTRY:
-        if key == f.name or key in f.aliases:
+        if key == f.name.lower() or key in {a.lower() for a in f.aliases}:
             return f
     known = ", ".join(f.name for f in _REGISTRY)
     raise InputError(f"unknown format {name!r}; known formats: {known}")
