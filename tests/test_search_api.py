@@ -163,15 +163,15 @@ def test_search__provenance_describes_the_model_that_ran(searchable_fixture: Any
 
     model = StepwiseModel(two_step_share=0.1, max_meioses=20, rate_uncertainty=False)
     res = search(searchable_fixture, "ann", "C1", FATHER, model=model)
-    described = res.provenance["model"]
+    described = res.provenance["models"]["mutation"]
     assert described == model.describe()
     assert described["two_step_share"] == 0.1 and described["meioses"] == [1, 20]
     assert described["rates"]["integration"] == "point rates"
     assert "YHRD-malan" in described["rates"]["sources"]
     assert "Ballantyne" not in json.dumps(described)
-    assert res.provenance["reference_model"] is None
+    assert res.provenance["models"]["reference"] is None
     with_lr = search(searchable_fixture, "ann", "C1", FATHER, reference_model=1e-3)
-    assert with_lr.provenance["reference_model"] == {
+    assert with_lr.provenance["models"]["reference"] == {
         "kind": "stated trace frequency",
         "value": 1e-3,
     }

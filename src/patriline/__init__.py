@@ -5,6 +5,7 @@ simulation and reach analysis -- with case binding, approvals, a hash-chained au
 and expungement built in.
 """
 
+from patriline._version import __version__
 from patriline.haplotype import (
     Allele,
     AlleleKind,
@@ -15,8 +16,6 @@ from patriline.haplotype import (
     parse_haplotype_string,
 )
 from patriline.reference import Catalog, Kit, Locus, default_catalog
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "Allele",

@@ -18,11 +18,11 @@ from pathlib import Path
 from patriline._files import private_open
 from patriline.io._build import Collector, Column, RowBuilder, role_of, suggest
 from patriline.io._text import header_line, iter_rows, read_text, sniff_delimiter
-from patriline.io.model import Problem, ReadError, ReadResult, Record
+from patriline.io.model import Format, Problem, ReadError, ReadResult, Record
 from patriline.io.wide import allele_text, columns_for
 from patriline.reference import Catalog, Kit, UnknownLocusError
 
-__all__ = ["looks_like_genemapper", "read_genemapper", "write_genemapper"]
+__all__ = ["FORMAT", "looks_like_genemapper", "read_genemapper", "write_genemapper"]
 
 _OTHER_MARKERS = {"YINDEL", "AMEL", "AMELOGENIN", "DYS3YINDEL"}
 
@@ -158,3 +158,14 @@ def write_genemapper(
                 if _key(k).upper() in _OTHER_MARKERS:
                     w.writerow([r.specimen, k, *v.split(",")])
     return len(records)
+
+
+FORMAT = Format(
+    "genemapper",
+    read_genemapper,
+    write_genemapper,
+    aliases=("gm", "gmidx"),
+    patterns=("*.gm.*", "*.genemapper.*"),
+    sniff=lambda text: looks_like_genemapper(header_line(text)),
+    description="GeneMapper ID/ID-X export: one row per specimen and marker",
+)

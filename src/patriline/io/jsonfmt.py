@@ -26,11 +26,11 @@ from typing import Any
 from patriline._files import private_open
 from patriline.io._build import Collector, Column, RowBuilder, role_of, suggest
 from patriline.io._text import read_text
-from patriline.io.model import Problem, ReadError, ReadResult, Record
+from patriline.io.model import Format, Problem, ReadError, ReadResult, Record
 from patriline.io.wide import allele_text, columns_for
 from patriline.reference import Catalog, Kit, UnknownLocusError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read_json", "write_json"]
+__all__ = ["FORMAT", "FORMAT_NAME", "FORMAT_VERSION", "read_json", "write_json"]
 
 FORMAT_NAME = "patriline-haplotypes"
 FORMAT_VERSION = 1
@@ -168,3 +168,13 @@ def write_json(
             fh.write(",\n" if i < len(records) - 1 else "\n")
         fh.write("]}\n")
     return len(records)
+
+
+FORMAT = Format(
+    "json",
+    read_json,
+    write_json,
+    patterns=("*.json",),
+    sniff=lambda text: text.lstrip().startswith("{"),
+    description="canonical JSON (patriline-haplotypes)",
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -12,7 +13,7 @@ from patriline.haplotype import Haplotype
 if TYPE_CHECKING:
     from patriline.reference import Catalog, Kit
 
-__all__ = ["Problem", "ReadError", "ReadResult", "Reader", "Record"]
+__all__ = ["Format", "Problem", "ReadError", "ReadResult", "Reader", "Record", "Writer"]
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,37 @@ class Reader(Protocol):
         kit: Kit | None = None,
         text: str | None = None,
     ) -> ReadResult: ...
+
+
+class Writer(Protocol):
+    """What every format's writer is (:func:`patriline.io.write` picks one by format):
+    returns how many records were written."""
+
+    def __call__(
+        self,
+        records: Sequence[Record],
+        path: str | Path,
+        *,
+        loci: Iterable[str] | None = None,
+        catalog: Catalog,
+    ) -> int: ...
+
+
+@dataclass(frozen=True)
+class Format:
+    """One file format, as its module declares it (``FORMAT = Format(...)``) and the
+    registry (:mod:`patriline.io.formats`) lists it.
+
+    ``name`` is the canonical name (``--format``); ``aliases`` other names accepted for
+    it; ``patterns`` glob patterns on the lower-cased file name that select it when
+    reading and writing (``"*.json"``); ``sniff(text)`` tells from a file's text that it
+    is this format (None: never by content). ``read``/``write`` are the reader and writer.
+    """
+
+    name: str
+    read: Reader
+    write: Writer
+    aliases: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    sniff: Callable[[str], bool] | None = None
+    description: str = ""

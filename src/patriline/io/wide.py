@@ -18,10 +18,10 @@ from patriline.haplotype import Allele, AlleleKind, Haplotype, format_tenths
 from patriline.io._build import Collector, RowBuilder, plan_header
 from patriline.io._columnar import chunks, columnar_ok, compiled_chunk
 from patriline.io._text import header_line, iter_rows, read_text, sniff_delimiter
-from patriline.io.model import Problem, ReadResult, Record
+from patriline.io.model import Format, Problem, ReadResult, Record
 from patriline.reference import Catalog, Kit
 
-__all__ = ["allele_text", "read_table", "read_wide", "write_table", "write_wide"]
+__all__ = ["FORMAT", "allele_text", "read_table", "read_wide", "write_table", "write_wide"]
 
 
 def read_table(
@@ -257,3 +257,12 @@ def write_wide(
     """Write wide CSV (``,``) or, for a ``.tsv``/``.txt`` path, tab-separated."""
     delimiter = "\t" if Path(path).suffix.lower() in (".tsv", ".txt", ".tab") else ","
     return write_table(records, path, delimiter=delimiter, loci=loci, catalog=catalog)
+
+
+FORMAT = Format(
+    "csv",
+    read_wide,
+    write_wide,
+    aliases=("tsv", "wide"),
+    description="wide CSV/TSV/semicolon: one row per specimen, one column per locus",
+)  # no patterns, no sniffing: the format of every file no other format claims

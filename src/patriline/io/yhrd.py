@@ -15,11 +15,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from patriline.io._text import header_line, read_text, sniff_delimiter
-from patriline.io.model import ReadResult, Record
+from patriline.io.model import Format, ReadResult, Record
 from patriline.io.wide import read_table, write_table
 from patriline.reference import Catalog, Kit
 
-__all__ = ["read_yhrd", "write_yhrd"]
+__all__ = ["FORMAT", "looks_like_yhrd", "read_yhrd", "write_yhrd"]
+
+_COUNT_HEADERS = {"n", "count", "counts", "frequency", "freq"}
 
 NULL_WORDS = frozenset({"0"})
 
@@ -70,3 +72,24 @@ def write_yhrd(
         null="0",
         meta=False,
     )
+
+
+def looks_like_yhrd(text: str) -> bool:
+    """A haplotype-ID first column, or a count column and no specimen column."""
+    from patriline.io._build import SPECIMEN_NAMES, _key
+
+    header = header_line(text)
+    keys = [_key(h) for h in header.split(sniff_delimiter(header))]
+    if keys and keys[0] in ("haplotype", "haplotypeid", "hid"):
+        return True
+    return not SPECIMEN_NAMES & set(keys) and bool(_COUNT_HEADERS & set(keys))
+
+
+FORMAT = Format(
+    "yhrd",
+    read_yhrd,
+    write_yhrd,
+    patterns=("*.yhrd*",),
+    sniff=looks_like_yhrd,
+    description="YHRD-style haplotype table (tab-separated, optional count column)",
+)

@@ -31,6 +31,7 @@ from patriline.errors import InputError, NotFound
 from patriline.haplotype import Haplotype, compare
 from patriline.pedigree.donor import DonorConfig, DonorRanking, rank_donors
 from patriline.pedigree.model import LinkConflict, Pedigree
+from patriline.provenance import document
 
 if TYPE_CHECKING:
     from patriline.store.access import Actor
@@ -178,6 +179,7 @@ class Expansion:
     case: str | None = None
     notes: list[str] = field(default_factory=list)
     families: list[Family] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hit(self) -> str:
@@ -259,6 +261,7 @@ class Expansion:
             for f in (self.ranking.flags if self.ranking else [])
         ]
         doc["notes"] = self.notes + (self.ranking.notes if self.ranking else [])
+        doc["provenance"] = self.provenance
         return doc
 
 
@@ -336,6 +339,30 @@ def expand_pedigree(
         None,
         notes,
         families,
+        _provenance(labels, generations, trace, config, ranking, len(sub)),
+    )
+
+
+def _provenance(
+    hits: Sequence[str],
+    generations: int,
+    trace: Haplotype | None,
+    config: DonorConfig | None,
+    ranking: DonorRanking,
+    n_men: int,
+) -> dict[str, Any]:
+    """The expansion's provenance document: what was expanded, and the models that ranked
+    the donors (the mutation model and the priors used, each describing itself)."""
+    config = config or DonorConfig()
+    ranked = trace is not None
+    return document(
+        "expansion",
+        {"hits": list(hits), "generations": generations, "ranked": ranked},
+        inputs={"pedigree": {"men": n_men}},
+        models={
+            "mutation": config.model.describe() if ranked else None,
+            "donor_prior": ranking.prior if ranked else None,
+        },
     )
 
 

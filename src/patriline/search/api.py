@@ -29,6 +29,7 @@ from filelock import FileLock
 from patriline import __version__
 from patriline.errors import InputError, NotFound
 from patriline.haplotype import Haplotype, compare, parse_haplotype_string
+from patriline.provenance import document as provenance_document
 from patriline.search._index_files import IndexCorruptError, current_generation, remove_stale
 from patriline.search.index import DEFAULT_MIN_LOCI, Hits, SearchIndex
 from patriline.search.rank import Ranked, loci_warning, rank
@@ -71,6 +72,11 @@ class SearchResult:
             "warnings": self.warnings,
             "provenance": self.provenance,
         }
+
+    def __post_init__(self) -> None:
+        # The query's bounds are the parameters of its provenance document.
+        if "parameters" in self.provenance:
+            self.provenance["parameters"].update(self.query)
 
 
 @dataclass(frozen=True)
@@ -216,20 +222,26 @@ def trace_digest(trace: Haplotype) -> str:
 def _provenance(
     idx: SearchIndex, plan: str, checked: int, model: StepwiseModel | None, reference_model: Any
 ) -> dict[str, Any]:
-    return {
-        "software": f"patriline {__version__}",
-        "engine": plan,
-        "candidates_checked": checked,
-        "index": {
-            "rows": idx.n_rows,
-            "active": idx.n_active,
-            "change_seq": idx.seq,
-            "index_kit": idx.manifest.get("index_kit"),
+    # The one provenance document (patriline.provenance); SearchResult adds the query
+    # bounds to its parameters. The ranking models describe themselves.
+    return provenance_document(
+        "search",
+        {"engine": plan},
+        inputs={
+            "store_change_seq": idx.seq,
+            "index": {
+                "rows": idx.n_rows,
+                "active": idx.n_active,
+                "change_seq": idx.seq,
+                "index_kit": idx.manifest.get("index_kit"),
+            },
         },
-        "model": (model or StepwiseModel()).describe(),
-        "population_model": default_allele_model().describe(),
-        "reference_model": _describe_reference(reference_model),
-    }
+        models={
+            "mutation": (model or StepwiseModel()).describe(),
+            "population": default_allele_model().describe(),
+            "reference": _describe_reference(reference_model),
+        },
+    ) | {"engine": plan, "candidates_checked": checked}
 
 
 def _describe_reference(reference_model: Any) -> dict[str, Any] | None:

@@ -133,7 +133,7 @@ def exposure(stored: Encoded, kit: str, country: Population) -> ExposureReport:
         int((~typed).sum()),
         p,
         rows,
-        provenance("reach --db", params, country.config.seed),
+        provenance("exposure", params, country.config.seed),
     )
 
 

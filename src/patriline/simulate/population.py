@@ -17,7 +17,6 @@ PLoS Genet 13:e1007028 (malan: https://github.com/mikldk/malan).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from patriline.encoding import Encoded, Layout
 from patriline.errors import InputError, NotFound
+from patriline.provenance import document
 from patriline.reference import Catalog, default_catalog
 from patriline.simulate._kernels import apply_steps, inherit, meioses_pairs, sort_copies
 from patriline.simulate.config import DEFAULT_FOUNDER_NE, SimConfig
@@ -33,26 +33,31 @@ from patriline.simulate.founders import founder_values
 __all__ = ["Population", "column_rates", "provenance", "simulate"]
 
 
-def provenance(kind: str, params: dict[str, Any], seed: int | None) -> dict[str, Any]:
-    """Software version, parameters, seed and time of a product (as msprime/tskit record)."""
-    import platform
+def provenance(
+    kind: str,
+    params: dict[str, Any],
+    seed: int | None,
+    *,
+    inputs: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+) -> dict[str, Any]:
+    """The provenance document of a simulation product (:mod:`patriline.provenance`):
+    parameters, seed, inputs, the mutation model (the catalog's per-copy rates, by source)
+    and the environment."""
+    return document(
+        kind, params, inputs=inputs, models={"mutation": _mutation_model(catalog)}, seed=seed
+    )
 
-    import msprime
 
-    from patriline import __version__
-
+def _mutation_model(catalog: Catalog | None) -> dict[str, Any]:
+    catalog = catalog or default_catalog()
+    sources: dict[str, int] = {}
+    for name in catalog.all_loci:
+        src = catalog.locus(name).rate_source or "unknown"
+        sources[src] = sources.get(src, 0) + 1
     return {
-        "software": "patriline",
-        "version": __version__,
-        "command": kind,
-        "parameters": params,
-        "seed": seed,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "environment": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "msprime": msprime.__version__,
-        },
+        "name": "stepwise, per locus copy (Wright-Fisher simulation)",
+        "rates": {"sources": dict(sorted(sources.items()))},
     }
 
 
@@ -337,7 +342,7 @@ def simulate(config: SimConfig, catalog: Catalog | None = None) -> Population:
             spare = cur
         cur = nxt
         local[g] = np.empty(0, dtype=np.int32)  # free: the global parent array keeps it
-    prov = provenance("simulate", config.to_dict(), config.seed)
+    prov = provenance("simulate", config.to_dict(), config.seed, catalog=catalog)
     prov["parameters"]["size_history"] = {
         "founders": int(sizes[0]),
         "living": int(sizes[-1]),

@@ -48,6 +48,7 @@ import numpy as np
 
 from patriline._files import write_private
 from patriline.errors import DisclosureRefused, InputError
+from patriline.provenance import document
 from patriline.stats import _dlmix_kernels as K
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ __all__ = [
 
 FORMAT = "patriline-dlmix"
 FORMAT_VERSION = 1
+METHOD = "discrete Laplace mixture, EM as disclapmix (Andersen et al. 2013)"
 
 
 @dataclass(frozen=True)
@@ -529,8 +531,26 @@ def fit(
     assert best is not None
     best.columns = tuple(columns)
     best.start_log_likelihoods = [r.log_likelihood for r in runs]
-    best.provenance = {**(provenance or {}), "config": cfg.to_dict()}
+    best.provenance = _fit_provenance(provenance, clusters, columns, cfg, len(x))
     return best
+
+
+def _fit_provenance(
+    given: dict[str, Any] | None, clusters: int, columns: Sequence[str], cfg: FitConfig, n: int
+) -> dict[str, Any]:
+    """The fit's provenance document (:mod:`patriline.provenance`); the caller's facts
+    (``source``, ``reference``, ...) are kept as further keys, ``inputs`` as its inputs."""
+    extra = dict(given or {})
+    inputs = extra.pop("inputs", None)
+    model = {"name": "dlmix", "clusters": clusters, "columns": len(columns), "method": METHOD}
+    doc = document(
+        "fit",
+        {"clusters": clusters, "rows": n, "config": cfg.to_dict()},
+        inputs=inputs,
+        models={"dlmix": model},
+        seed=cfg.seed,
+    )
+    return extra | doc | {"config": cfg.to_dict()}
 
 
 @dataclass

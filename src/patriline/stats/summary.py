@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
+from patriline.provenance import document
 from patriline.stats.dlmix import (
+    METHOD,
     DLMixFit,
     FitConfig,
     FitSelection,
@@ -131,13 +133,14 @@ def frequency_summary(
     if "dlmix" in methods:
         out["dlmix"] = _dlmix(query, ref, model, fit_clusters)
     out["matching_men"] = matching_men_summary(query, population, kit=kit)
-    out["provenance"] = {
-        "reference": ref.provenance,
-        "methods": list(methods),
-        "level": level,
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "software": _software(),
-    }
+    out["provenance"] = {"reference": ref.provenance} | document(
+        "frequency",
+        {"methods": list(methods), "level": level, "fit_clusters": list(fit_clusters)},
+        inputs=_reference_inputs(ref),
+        models={
+            "dlmix": None if model is None else model.provenance.get("models", {}).get("dlmix")
+        },
+    )
     return out
 
 
@@ -164,13 +167,14 @@ def _dlmix(
         return {"p": None, "reason": str(exc)}
 
 
-def _software() -> dict[str, str]:
-    import numpy
-    import scipy
-
-    from patriline import __version__
-
-    return {"patriline": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__}
+def _reference_inputs(ref: ReferenceSet) -> dict[str, Any]:
+    """The reference as a provenance document names it: the file (name, SHA-256) or the
+    store's change sequence number."""
+    prov = ref.provenance
+    if prov.get("sha256"):
+        name = Path(str(prov.get("source", ref.source))).name
+        return {"files": [{"name": name, "sha256": prov["sha256"]}]}
+    return {"store_change_seq": prov.get("store_change_seq"), "reference": ref.source}
 
 
 def fit_reference(
@@ -188,13 +192,12 @@ def fit_reference(
     provenance = {
         "source": ref.source,
         "reference": ref.provenance,
+        "inputs": _reference_inputs(ref),
         "men": float(design.weights.sum()),
         "rows_left_out": design.dropped,
         "left_out_reasons": design.dropped_reasons,
         "clusters_tried": list(clusters),
-        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "software": _software(),
-        "method": "discrete Laplace mixture, EM as disclapmix (Andersen et al. 2013)",
+        "method": METHOD,
     }
     selection = fit_range(design.x, design.weights, clusters, design.columns, config, provenance)
     if ref.store_wide:  # published to users who may not search: k-anonymity
