@@ -20,6 +20,8 @@ donor posteriors by peeling                    ``_brute_force`` (enumeration)   
 ``simulate.meioses``                           ``_naive_meioses``                   ``tests/test_simulate.py``,
                                                                                     ``tests/test_simulate_reach.py``
 reach (kernel)                                 ``_naive``                           ``tests/test_simulate_reach.py``
+``search.mixture.include`` (numba scan)         :func:`mixture_inclusion`            ``tests/test_mixture_search.py``
+``stats.mixture`` LR (inclusion-exclusion)      ``_enumerated`` (every haplotype)    ``tests/test_mixture_stats.py``
 ``lineage_links`` (recursive SQL)              ``_reference_members``,              ``tests/test_store_lineage.py``
                                                ``_reference_expand``
 =============================================  ===================================  ==========================================
@@ -118,3 +120,21 @@ def estep(
     v = np.exp(logl - logsumexp(logl, axis=1, keepdims=True))
     wv = w[:, None] * v
     return v, wv.sum(axis=0), np.einsum("ij,ijk->jk", wv, dist)
+
+
+# ------------------------------------------------------------------------ mixtures
+def mixture_inclusion(
+    mixture_alleles: dict[str, set[str]], profile: dict[str, str], copies: dict[str, int]
+) -> tuple[int, int]:
+    """(excluded loci, compared copies) of a profile written as text (``"11,14"``,
+    ``"null"``, ``""``) against a mixture written as text sets, by string comparison:
+    shares nothing with the encoded matrix or the tenths arithmetic."""
+    excluded = compared = 0
+    for locus, seen in mixture_alleles.items():
+        cell = profile.get(locus, "").strip()
+        if cell in ("", "OL"):
+            continue
+        values = {"null"} if cell == "null" else set(cell.split(","))
+        compared += copies[locus]
+        excluded += not values <= seen
+    return excluded, compared
