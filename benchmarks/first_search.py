@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import peak_rss_gb, read_bandwidth_gbs, report, timed
 
+from patriline.casework import Session
+from patriline.casework.searching import index_dir, open_index
 from patriline.encoding import Encoded
 from patriline.io import read_encoded, write_encoded
-from patriline.search.api import index_dir, open_index, search
 from patriline.search.index import SearchIndex
 from patriline.store import Database
 
@@ -76,7 +77,7 @@ def main() -> None:
                      "value": f"{time.perf_counter() - t0:.1f} s"})  # fmt: skip
 
         def first() -> Any:
-            return search(db, "ann", "C1", trace)
+            return Session(db, "ann").search("C1", trace)
 
         t, res = timed(first)
         assert ids[12345] in [c.specimen for c in res.candidates], res.candidates

@@ -52,7 +52,7 @@ def speed(rows: list[dict[str, object]]) -> None:
 
 
 def store_expansion(rows: list[dict[str, object]]) -> None:
-    """``Database.expand`` end to end of a 2,000-man tree held in a store, first alone,
+    """``Session.expand`` end to end of a 2,000-man tree held in a store, first alone,
     then inside a registry of many other families (``PATRILINE_BENCH_LINKS`` links in
     all, default 1,000,000; 15 % of the men typed), on SQLite and on PostgreSQL (a
     throwaway cluster as in the tests, or ``PATRILINE_TEST_PG``; skipped without
@@ -62,6 +62,7 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
     import shutil
     import subprocess
 
+    from patriline.casework import Session
     from patriline.io.model import Record
     from patriline.search.api import trace_digest
     from patriline.store.database import Database
@@ -101,8 +102,8 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
         db.insert_links(admin, family_links, source="benchmark")
 
         def expansion() -> object:
-            return db.expand(
-                admin, "BENCH", f"s{typed[0]}", generations=20, trace=trace, reason="benchmark"
+            return Session(db, admin).expand(
+                "BENCH", f"s{typed[0]}", generations=20, trace=trace, reason="benchmark"
             )
 
         stored = len(family_links)

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import parse_haplotype_string
 from patriline.reference.policy import search_policy
-from patriline.search.api import pairs, search, trace_digest
+from patriline.search.api import trace_digest
 from patriline.store import migrate
 from patriline.store.schema import approvals
 from plugins.approvals import approve
@@ -95,12 +96,14 @@ def test_familial__other_trace_is_refused_and_audited(cases_fixture: Any) -> Non
     """The red-team case: one approval allowed unlimited familial searches of any trace."""
     db = cases_fixture
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
-    assert [c.specimen for c in search(db, "ann", "C1", FATHER, max_mismatches=2).candidates] == [
+    assert [
+        c.specimen for c in Session(db, "ann").search("C1", FATHER, max_mismatches=2).candidates
+    ] == [
         "father",
         "son",
     ]
     with pytest.raises(AccessDenied, match="no familial approval of case 'C1' covers this trace"):
-        search(db, "ann", "C1", SON, max_mismatches=2)
+        Session(db, "ann").search("C1", SON, max_mismatches=2)
     entry = _denied(db)[-1]
     assert entry.params == {"action": "search_familial", "case": "C1"}
     assert entry.result["trace_sha256"] == trace_digest(parse_haplotype_string(SON))
@@ -110,12 +113,12 @@ def test_familial__bounds_beyond_the_approval_are_refused(cases_fixture: Any) ->
     db = cases_fixture
     approve(db, "sue", "C1", FATHER, max_mismatches=1, min_loci=12)
     with pytest.raises(AccessDenied, match="covers"):
-        search(db, "ann", "C1", FATHER, max_mismatches=2, min_loci=12)
+        Session(db, "ann").search("C1", FATHER, max_mismatches=2, min_loci=12)
     with pytest.raises(AccessDenied, match="covers"):
-        search(db, "ann", "C1", FATHER, max_mismatches=1, min_loci=9)
+        Session(db, "ann").search("C1", FATHER, max_mismatches=1, min_loci=9)
     with pytest.raises(AccessDenied, match="covers"):
-        search(db, "ann", "C1", FATHER, max_steps=1)  # no mismatch bound: beyond 1
-    got = search(db, "ann", "C1", FATHER, max_mismatches=1, min_loci=12)
+        Session(db, "ann").search("C1", FATHER, max_steps=1)  # no mismatch bound: beyond 1
+    got = Session(db, "ann").search("C1", FATHER, max_mismatches=1, min_loci=12)
     entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_familial"][-1]
     assert entry.params["approval"] == db.approvals("C1")[0].id
     assert [c.specimen for c in got.candidates] == ["father", "son"]
@@ -126,12 +129,12 @@ def test_familial__approval_is_used_up(cases_fixture: Any) -> None:
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
     n = search_policy().approval_max_uses
     for _ in range(n):
-        search(db, "ann", "C1", FATHER, max_mismatches=1)
+        Session(db, "ann").search("C1", FATHER, max_mismatches=1)
     with pytest.raises(AccessDenied, match="used up"):
-        search(db, "ann", "C1", FATHER, max_mismatches=1)
+        Session(db, "ann").search("C1", FATHER, max_mismatches=1)
     a = db.approvals("C1")[0]
     assert (a.uses_left, a.used) == (0, n)
-    search(db, "ann", "C1", FATHER)  # an exact search needs no approval
+    Session(db, "ann").search("C1", FATHER)  # an exact search needs no approval
 
 
 def test_familial__approval_expires(cases_fixture: Any) -> None:
@@ -145,9 +148,9 @@ def test_familial__approval_expires(cases_fixture: Any) -> None:
         )
     assert not db.case("C1").familial_approved
     with pytest.raises(AccessDenied, match="needs approval"):
-        search(db, "ann", "C1", FATHER, max_mismatches=2)
+        Session(db, "ann").search("C1", FATHER, max_mismatches=2)
     with pytest.raises(AccessDenied, match="needs approval"):
-        db.expand(db.actor("ann"), "C1", "father", reason="named")
+        Session(db, db.actor("ann")).expand("C1", "father", reason="named")
 
 
 def test_familial__revoked_approval_allows_nothing(cases_fixture: Any) -> None:
@@ -156,13 +159,13 @@ def test_familial__revoked_approval_allows_nothing(cases_fixture: Any) -> None:
     approve(db, "sam", "C1", SON, max_mismatches=2)
     assert db.revoke_approvals(db.actor("sam"), "C1") == 2
     with pytest.raises(AccessDenied, match="needs approval"):
-        search(db, "ann", "C1", SON, max_mismatches=2)
+        Session(db, "ann").search("C1", SON, max_mismatches=2)
     assert all(a.revoked for a in db.approvals("C1"))
     # A new approval after the revocation counts again; the revoked ones stay revoked.
     approve(db, "sue", "C1", SON, max_mismatches=2)
-    assert search(db, "ann", "C1", SON, max_mismatches=2).total == 2
+    assert Session(db, "ann").search("C1", SON, max_mismatches=2).total == 2
     with pytest.raises(AccessDenied, match="revoked"):
-        search(db, "ann", "C1", FATHER, max_mismatches=2)
+        Session(db, "ann").search("C1", FATHER, max_mismatches=2)
 
 
 def test_pairs__needs_a_pairs_approval_used_once(cases_fixture: Any) -> None:
@@ -170,16 +173,16 @@ def test_pairs__needs_a_pairs_approval_used_once(cases_fixture: Any) -> None:
     db = cases_fixture
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
     with pytest.raises(AccessDenied, match="pairs within these bounds"):
-        pairs(db, "ann", "C1", max_mismatches=1)
+        Session(db, "ann").pairs("C1", max_mismatches=1)
     approve(db, "sue", "C1", max_mismatches=1)  # kind pairs
     with pytest.raises(AccessDenied, match="covers pairs"):
-        pairs(db, "ann", "C1", max_mismatches=2)
+        Session(db, "ann").pairs("C1", max_mismatches=2)
     with pytest.raises(InputError, match="below the floor"):
-        pairs(db, "ann", "C1", max_mismatches=1, min_loci=0)
-    got = pairs(db, "ann", "C1", max_mismatches=1)
+        Session(db, "ann").pairs("C1", max_mismatches=1, min_loci=0)
+    got = Session(db, "ann").pairs("C1", max_mismatches=1)
     assert [(p["a"], p["b"]) for p in got.pairs] == [("father", "son")]
     with pytest.raises(AccessDenied, match="used up"):
-        pairs(db, "ann", "C1", max_mismatches=1)
+        Session(db, "ann").pairs("C1", max_mismatches=1)
 
 
 def test_expand__needs_approval_and_a_hit_of_the_case(cases_fixture: Any) -> None:
@@ -187,18 +190,18 @@ def test_expand__needs_approval_and_a_hit_of_the_case(cases_fixture: Any) -> Non
     db = cases_fixture
     ann = db.actor("ann")
     with pytest.raises(AccessDenied, match="expansion in case 'C1' needs approval"):
-        db.expand(ann, "C1", "son", generations=1)
+        Session(db, ann).expand("C1", "son", generations=1)
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
     with pytest.raises(AccessDenied, match="not a hit: son"):
-        db.expand(ann, "C1", "son", generations=1)
+        Session(db, ann).expand("C1", "son", generations=1)
     assert _denied(db)[-1].params == {"action": "expand", "case": "C1"}
-    search(db, "ann", "C1", FATHER, max_mismatches=2)  # returns father and son
-    e = db.expand(ann, "C1", "son", generations=1)
+    Session(db, "ann").search("C1", FATHER, max_mismatches=2)  # returns father and son
+    e = Session(db, ann).expand("C1", "son", generations=1)
     assert {m.person for m in e.members} >= {"F", "S"}
     with pytest.raises(AccessDenied, match="not a hit: other"):
-        db.expand(ann, "C1", ["son", "other"], generations=1)
+        Session(db, ann).expand("C1", ["son", "other"], generations=1)
     # An explicit reason instead of a search, kept in the audit entry.
-    db.expand(ann, "C1", "other", generations=1, reason="named by the court order")
+    Session(db, ann).expand("C1", "other", generations=1, reason="named by the court order")
     entry = [x for x in db.audit_entries(db.actor("admin")) if x.action == "expand"][-1]
     assert entry.params["reason"] == "named by the court order"
     assert entry.params["specimens"] == ["other"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from patriline.casework import Session
 from patriline.cli import main
 
 TRACE = (
@@ -134,10 +135,9 @@ def test_report__writes_self_contained_html_and_audits(tmp_path: Path) -> None:
         actor = db.actor("alice")
         db.import_file(actor, ref)
         db.open_case(actor, "C1", purpose="test", legal_basis="test")
-        from patriline.search.api import search
 
         for s in ("S1", "S2"):  # a report reads only hits of the case's searches
-            search(db, actor, "C1", db.haplotype(s))
+            Session(db, actor).search("C1", db.haplotype(s))
     out = tmp_path / "report.html"
     code = main(
         [

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from patriline.casework import Session
+from patriline.casework import searching as api
+from patriline.casework.searching import index_dir, open_index
 from patriline.haplotype import Haplotype, compare, parse_haplotype_string
 from patriline.search import _index_files as files
-from patriline.search import api
 from patriline.search._index_files import IndexCorruptError
-from patriline.search.api import index_dir, open_index, search
 from patriline.search.index import SearchIndex
 from patriline.store import Database
 from plugins.approvals import approve
@@ -90,10 +91,10 @@ def assert_agrees_with_store(db: Database) -> None:
     for trace, mm in [(unique(7), 0), (unique(23), 0), (profile(), 2), (unique(31), 1)]:
         got = {s for s in idx.query(trace, max_mismatches=mm).ids if s in active}
         assert got == scan(db, trace, mm), trace
-    exact = search(db, "ann", "C1", unique(23))
+    exact = Session(db, "ann").search("C1", unique(23))
     assert [c.specimen for c in exact.candidates] == sorted(scan(db, unique(23), 0))
     approve(db, "sue", "C1", profile(), max_mismatches=2)  # each familial search its own
-    near = search(db, "ann", "C1", profile(), max_mismatches=2)
+    near = Session(db, "ann").search("C1", profile(), max_mismatches=2)
     assert {c.specimen for c in near.candidates} == scan(db, profile(), 2)
 
 
@@ -304,10 +305,10 @@ def test_search__hit_disagreeing_with_the_store_is_never_returned(
     shutil.copyfile(_gen(other) / "ids.npy", target)
     api._OPEN.clear()
     assert SearchIndex.open(root).query(unique(8)).ids == ["U009"]  # names the wrong man
-    res = search(db, "ann", "C1", unique(8))
+    res = Session(db, "ann").search("C1", unique(8))
     assert [c.specimen for c in res.candidates] == ["U008"]
     approve(db, "sue", "C1", unique(8), max_mismatches=1)
-    near = search(db, "ann", "C1", unique(8), max_mismatches=1)
+    near = Session(db, "ann").search("C1", unique(8), max_mismatches=1)
     assert {c.specimen for c in near.candidates} == scan(db, unique(8), 1)
     assert_agrees_with_store(db)
 
@@ -427,7 +428,7 @@ def test_search__fails_closed_when_hits_keep_disagreeing(crash_store_fixture: Da
     db = DisagreeingDatabase.open(crash_store_fixture.url)
     try:
         with pytest.raises(IndexCorruptError, match="disagrees with the store"):
-            search(db, "ann", "C1", unique(8))
+            Session(db, "ann").search("C1", unique(8))
     finally:
         db.close()
 

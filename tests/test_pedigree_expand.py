@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patriline.casework import Session
 from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import parse_haplotype_string as hap
 from patriline.io.model import Record
 from patriline.pedigree.draw import colour_of, expansion_graph, write_svg
-from patriline.pedigree.expand import expand, expand_pedigree, lineage_members
+from patriline.pedigree.expand import expand_pedigree, lineage_members
 from patriline.pedigree.model import Pedigree
 from patriline.store.database import Database
 from patriline.store.records import Link as StoreLink
@@ -137,8 +138,8 @@ def store(store_url_fixture: str) -> Iterator[Database]:
 
 def test_expand__store_members_and_audit(store: Database) -> None:
     ana = store.actor("ana")
-    e = store.expand(
-        ana, "C1", "spS1", generations=2, trace=hap("DYS19=15,DYS390=24"), reason=REASON
+    e = Session(store, ana).expand(
+        "C1", "spS1", generations=2, trace=hap("DYS19=15,DYS390=24"), reason=REASON
     )
     doc = e.to_dict()
     by = {m["person"]: m for m in doc["members"]}
@@ -153,9 +154,9 @@ def test_expand__store_members_and_audit(store: Database) -> None:
 
 def test_expand__needs_case_and_role(store: Database) -> None:
     with pytest.raises(AccessDenied, match="case"):
-        expand(store, store.actor("ana"), "NOPE", "spS1")
+        Session(store, store.actor("ana")).expand("NOPE", "spS1")
     with pytest.raises(AccessDenied, match="may not expand"):
-        expand(store, store.actor("aud"), "C1", "spS1")
+        Session(store, store.actor("aud")).expand("C1", "spS1")
 
 
 def test_donor_study__ranking_beats_chance_on_simulated_families() -> None:
@@ -177,8 +178,8 @@ def test_expand__generations_are_bounded_in_the_library(store: Database) -> None
     cannot be widened into a lineage-wide report of link flags."""
     before = len(store.audit_entries(store.actor("admin")))
     with pytest.raises(InputError, match="generations"):
-        expand(store, store.actor("ana"), "C1", "spS1", generations=21)
+        Session(store, store.actor("ana")).expand("C1", "spS1", generations=21)
     with pytest.raises(InputError, match="generations"):
-        expand(store, store.actor("ana"), "C1", "spS1", generations=-1)
+        Session(store, store.actor("ana")).expand("C1", "spS1", generations=-1)
     actions = [e.action for e in store.audit_entries(store.actor("admin"))[before:]]
     assert "expand" not in actions and "read_identity" not in actions

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from patriline.casework import Session
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
 from patriline.haplotype import parse_haplotype_string as hap
@@ -174,7 +175,7 @@ def test_expand__store_two_families_and_cap(store_fixture: Database) -> None:
     db = store_fixture
     _store_forest(db)
     admin = db.actor("admin")
-    e = db.expand(admin, "C1", ["sSA1", "sUB1"], generations=3, trace=TRACE, reason=REASON)
+    e = Session(db, admin).expand("C1", ["sSA1", "sUB1"], generations=3, trace=TRACE, reason=REASON)
     ref = expand_pedigree(Pedigree(FOREST), ["SA1", "UB1"], TYPED, generations=3, trace=TRACE)
     assert [(m.person, m.family, m.generation, m.posterior) for m in e.members] == [
         (m.person, {"SA1": "sSA1", "UB1": "sUB1"}[m.family or ""], m.generation, m.posterior)
@@ -187,7 +188,7 @@ def test_expand__store_two_families_and_cap(store_fixture: Database) -> None:
     db.import_records(admin, recs)
     before = len(db.audit_entries(admin))
     with pytest.raises(InputError, match="at most 10"):
-        db.expand(admin, "C1", [r.specimen for r in recs], generations=1, reason=REASON)
+        Session(db, admin).expand("C1", [r.specimen for r in recs], generations=1, reason=REASON)
     actions = [x.action for x in db.audit_entries(admin)[before:]]
     assert "expand" not in actions and "read_identity" not in actions
 

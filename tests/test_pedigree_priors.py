@@ -283,3 +283,6 @@ def test_donor_config__outside_needs_frequency_and_valid_values() -> None:
         DonorConfig(outside_prior=0.1, outside_match=1.5)
     with pytest.raises(InputError, match="rate_points"):
         DonorConfig(rate_points=-1)
+    # The rule the CLI alone held (--outside-frequency needs --outside-prior > 0).
+    with pytest.raises(InputError, match="outside_prior above 0"):
+        DonorConfig(outside_match=0.01)

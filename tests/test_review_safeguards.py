@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from patriline.casework import Session
+from patriline.casework.searching import index_dir
 from patriline.errors import AccessDenied
-from patriline.search.api import index_dir, search
 from patriline.search.index import SearchIndex
-from patriline.stats.report import ReportRequest, build_context
+from patriline.stats.report import ReportRequest
 from plugins.approvals import approve
 from plugins.postgres import record
 from plugins.search import FATHER, profile
@@ -48,7 +49,7 @@ def _audit_text(db: Any) -> str:
 
 def test_search__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -> None:
     db = review_store_fixture
-    search(db, "ann", "C1", FATHER, max_mismatches=1)
+    Session(db, "ann").search("C1", FATHER, max_mismatches=1)
     text = _audit_text(db)
     assert "DYS458" not in text and "DYS19=" not in text
     entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_familial"][-1]
@@ -59,10 +60,8 @@ def test_search__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -
 
 def test_report__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -> None:
     db = review_store_fixture
-    search(db, "ann", "C1", FATHER, max_mismatches=1)  # a report reads only a case's hits
-    ctx = build_context(
-        ReportRequest(db_url=db.url, user="ann", case="C1", specimen="son", trace_text=FATHER)
-    )
+    Session(db, "ann").search("C1", FATHER, max_mismatches=1)  # a report reads only a case's hits
+    ctx = Session(db, "ann").report(ReportRequest(case="C1", specimen="son", trace_text=FATHER))
     assert ctx["specimen"] == "son"
     assert "DYS458" not in _audit_text(db)
 
@@ -72,22 +71,18 @@ def test_report__auditor_cannot_probe_specimens(review_store_fixture: Any, speci
     """The same refusal whether or not the specimen is stored (no existence oracle)."""
     db = review_store_fixture
     with pytest.raises(AccessDenied, match="may not search_exact"):
-        build_context(
-            ReportRequest(
-                db_url=db.url, user="aud", case="C1", specimen=specimen, trace_text=FATHER
-            )
-        )
+        Session(db, "aud").report(ReportRequest(case="C1", specimen=specimen, trace_text=FATHER))
 
 
 def test_expunge__profile_leaves_the_search_index_files(review_store_fixture: Any) -> None:
     db = review_store_fixture
-    search(db, "ann", "C1", FATHER, max_mismatches=1)  # builds the index beside the store
+    Session(db, "ann").search("C1", FATHER, max_mismatches=1)  # builds the index beside the store
     db.expunge(db.actor("sue"), "son", "court order")
     on_disk = SearchIndex.open(index_dir(db))
     held = [*on_disk.ids.tolist(), *(s.encode() for s in on_disk.delta_ids)]
     assert b"son" not in held
     assert sorted(held) == [b"father", b"other"]
-    res = search(db, "ann", "C1", FATHER, max_mismatches=1)
+    res = Session(db, "ann").search("C1", FATHER, max_mismatches=1)
     assert [c.specimen for c in res.candidates] == ["father"]
 
 
@@ -95,12 +90,12 @@ def test_search__index_holding_a_removed_row_is_rebuilt(review_store_fixture: An
     """An index the expungement could not reach (e.g. another machine's cache) drops the
     expunged profile from its files at the next search."""
     db = review_store_fixture
-    search(db, "ann", "C1", FATHER)
+    Session(db, "ann").search("C1", FATHER)
     root = index_dir(db)
     stale = SearchIndex.open(root)
     db.expunge(db.actor("sue"), "son", "court order")
     stale.save(root)  # as if the index had not been reached
-    search(db, "ann", "C1", FATHER)
+    Session(db, "ann").search("C1", FATHER)
     assert b"son" not in SearchIndex.open(root).ids.tolist()
 
 
@@ -110,7 +105,7 @@ def test_audit__role_is_read_from_the_store(review_store_fixture: Any) -> None:
     from patriline.store import Actor
 
     db = review_store_fixture
-    search(db, Actor("ann", "admin"), "C1", FATHER)
+    Session(db, Actor("ann", "admin")).search("C1", FATHER)
     entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_exact"][-1]
     assert (entry.user, entry.role) == ("ann", "analyst")
     with pytest.raises(AccessDenied, match="not a user"):
@@ -188,6 +183,6 @@ def test_apply_retention__profiles_leave_the_search_index_files(store_fixture: A
         ],
     )
     db.open_case(admin, "C9", purpose="test", legal_basis="test")
-    search(db, admin, "C9", FATHER)  # builds the index
+    Session(db, admin).search("C9", FATHER)  # builds the index
     assert [r.specimen for r in db.apply_retention(admin, "2025-01-01")] == ["old"]
     assert SearchIndex.open(index_dir(db)).ids.tolist() == [b"new"]

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from patriline.casework import Session
+from patriline.casework.searching import index_dir, open_index
 from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import parse_haplotype_string
-from patriline.search.api import index_dir, open_index, pairs, pairs_digest, search
+from patriline.search.api import pairs_digest
 from patriline.search.rank import rank
 from plugins.approvals import approve
 from plugins.postgres import record
@@ -46,9 +48,11 @@ def searchable_fixture(store_fixture: Any) -> Any:
 def test_search__exact_is_an_analyst_right_and_audited(searchable_fixture: Any) -> None:
     db = searchable_fixture
     before = len(db.audit_entries(db.actor("admin")))
-    res = search(db, "ann", "C2", FATHER)
+    res = Session(db, "ann").search("C2", FATHER)
     assert [c.specimen for c in res.candidates] == ["father"]
-    assert db.search("ann", "C2", FATHER).to_dict()["candidates"][0]["specimen"] == "father"
+    assert (
+        Session(db, "ann").search("C2", FATHER).to_dict()["candidates"][0]["specimen"] == "father"
+    )
     assert res.candidates[0].mismatches == 0
     entries = db.audit_entries(db.actor("admin"))
     mine = [e for e in entries if e.action == "search_exact"]
@@ -59,16 +63,16 @@ def test_search__exact_is_an_analyst_right_and_audited(searchable_fixture: Any) 
 def test_search__familial_needs_approved_case(searchable_fixture: Any) -> None:
     db = searchable_fixture
     with pytest.raises(AccessDenied, match="approval"):
-        search(db, "ann", "C2", FATHER, max_mismatches=2)
+        Session(db, "ann").search("C2", FATHER, max_mismatches=2)
     with pytest.raises(AccessDenied):
-        pairs(db, "ann", "C2", max_mismatches=1)
-    res = search(db, "ann", "C1", FATHER, max_mismatches=2)
+        Session(db, "ann").pairs("C2", max_mismatches=1)
+    res = Session(db, "ann").search("C1", FATHER, max_mismatches=2)
     assert [c.specimen for c in res.candidates] == ["father", "son", "cousin"]
 
 
 def test_search__ranked_by_mutation_model(searchable_fixture: Any) -> None:
     db = searchable_fixture
-    res = search(db, "ann", "C1", profile(DYS458="18"), max_steps=5, explain=True)
+    res = Session(db, "ann").search("C1", profile(DYS458="18"), max_steps=5, explain=True)
     assert res.candidates[0].specimen == "son"
     assert res.candidates[0].meioses_mode == 1
     lo, hi = res.candidates[0].meioses_90
@@ -82,13 +86,13 @@ def test_search__ranked_by_mutation_model(searchable_fixture: Any) -> None:
 def test_search__expunged_never_returned(searchable_fixture: Any) -> None:
     db = searchable_fixture
     assert "son" in {
-        c.specimen for c in search(db, "ann", "C1", FATHER, max_mismatches=2).candidates
+        c.specimen for c in Session(db, "ann").search("C1", FATHER, max_mismatches=2).candidates
     }
     db.expunge(db.actor("sue"), "son", "court order")
-    res = search(db, "ann", "C1", FATHER, max_mismatches=2)
+    res = Session(db, "ann").search("C1", FATHER, max_mismatches=2)
     assert "son" not in {c.specimen for c in res.candidates}
     assert not any(
-        "son" in (p["a"], p["b"]) for p in pairs(db, "ann", "C1", max_mismatches=2).pairs
+        "son" in (p["a"], p["b"]) for p in Session(db, "ann").pairs("C1", max_mismatches=2).pairs
     )
     # a fresh process (no cached index) reads the saved index and agrees
     idx = open_index(db, rebuild=True)
@@ -99,7 +103,7 @@ def test_open_index__incremental_import(searchable_fixture: Any) -> None:
     db = searchable_fixture
     open_index(db)
     db.import_records(db.actor("ann"), [record("grandson", profile(DYS439="13"))])
-    res = search(db, "ann", "C1", FATHER, max_mismatches=1)
+    res = Session(db, "ann").search("C1", FATHER, max_mismatches=1)
     assert "grandson" in {c.specimen for c in res.candidates}
     idx = open_index(db)
     assert idx.seq == db.change_seq()
@@ -109,7 +113,7 @@ def test_open_index__incremental_import(searchable_fixture: Any) -> None:
 
 def test_pairs__lineage_clustering(searchable_fixture: Any) -> None:
     db = searchable_fixture
-    got = pairs(db, "ann", "C1", max_mismatches=1)
+    got = Session(db, "ann").pairs("C1", max_mismatches=1)
     assert {(p["a"], p["b"]) for p in got.pairs} == {("father", "son"), ("cousin", "son")}
     entry = db.audit_entries(db.actor("admin"), limit=1)[0]
     assert entry.params["pairs"] is True
@@ -119,9 +123,9 @@ def test_pairs__lineage_clustering(searchable_fixture: Any) -> None:
 
 def test_search__bad_bounds_are_input_errors(searchable_fixture: Any) -> None:
     with pytest.raises(InputError, match="max_steps"):
-        search(searchable_fixture, "ann", "C1", FATHER, max_steps=-1)
+        Session(searchable_fixture, "ann").search("C1", FATHER, max_steps=-1)
     with pytest.raises(InputError, match="query haplotype"):
-        search(searchable_fixture, "ann", "C1", "DYS19=fourteen")
+        Session(searchable_fixture, "ann").search("C1", "DYS19=fourteen")
 
 
 def test_rank__father_above_third_cousin() -> None:
@@ -162,7 +166,7 @@ def test_search__provenance_describes_the_model_that_ran(searchable_fixture: Any
     from patriline.stats.mutation import StepwiseModel
 
     model = StepwiseModel(two_step_share=0.1, max_meioses=20, rate_uncertainty=False)
-    res = search(searchable_fixture, "ann", "C1", FATHER, model=model)
+    res = Session(searchable_fixture, "ann").search("C1", FATHER, model=model)
     described = res.provenance["models"]["mutation"]
     assert described == model.describe()
     assert described["two_step_share"] == 0.1 and described["meioses"] == [1, 20]
@@ -170,7 +174,7 @@ def test_search__provenance_describes_the_model_that_ran(searchable_fixture: Any
     assert "YHRD-malan" in described["rates"]["sources"]
     assert "Ballantyne" not in json.dumps(described)
     assert res.provenance["models"]["reference"] is None
-    with_lr = search(searchable_fixture, "ann", "C1", FATHER, reference_model=1e-3)
+    with_lr = Session(searchable_fixture, "ann").search("C1", FATHER, reference_model=1e-3)
     assert with_lr.provenance["models"]["reference"] == {
         "kind": "stated trace frequency",
         "value": 1e-3,

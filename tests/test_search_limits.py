@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.reference.policy import search_policy
-from patriline.search.api import search, typed_copies
-from patriline.stats.report import ReportRequest, build_context
+from patriline.search.api import typed_copies
+from patriline.stats.report import ReportRequest
 from patriline.store import Database
 from plugins.approvals import approve
 from plugins.postgres import record
@@ -65,16 +66,16 @@ def test_policy__values_and_sources() -> None:
 
 def test_search__min_loci_below_floor_is_refused(limits_fixture: Any) -> None:
     with pytest.raises(InputError, match=r"min_loci 0 is below the floor of 9"):
-        search(limits_fixture, "ann", "C1", FATHER, min_loci=0)
+        Session(limits_fixture, "ann").search("C1", FATHER, min_loci=0)
     with pytest.raises(InputError, match="min_loci 8"):
-        search(limits_fixture, "ann", "C1", FATHER, min_loci=8)
+        Session(limits_fixture, "ann").search("C1", FATHER, min_loci=8)
 
 
 def test_search__one_locus_trace_is_refused_and_audited(limits_fixture: Any) -> None:
     """The red-team case: a one-locus exact trace used to return most of the registry."""
     db = limits_fixture
     with pytest.raises(AccessDenied, match=r"1 locus copies typed \(DYS19\).*at least 9"):
-        search(db, "ann", "C1", "DYS19=14")
+        Session(db, "ann").search("C1", "DYS19=14")
     entry = _denied(db)[-1]
     assert entry.params == {"action": "search_exact", "case": "C1"}
     assert "at least 9" in entry.result["reason"]
@@ -87,10 +88,10 @@ def test_search__kit_floor(limits_fixture: Any) -> None:
     text = ";".join(f"{k}={BASE[k]}" for k in [*loci, "DYS438"])
     plain = parse_haplotype_string(text)
     assert typed_copies(plain) == 10
-    assert search(limits_fixture, "ann", "C1", plain).total == 2  # no kit: floor 9
+    assert Session(limits_fixture, "ann").search("C1", plain).total == 2  # no kit: floor 9
     yfiler = Haplotype(plain.alleles, "yfiler")
     with pytest.raises(AccessDenied, match=r"10 locus copies typed.*at least 12.*kit yfiler"):
-        search(limits_fixture, "ann", "C1", yfiler)
+        Session(limits_fixture, "ann").search("C1", yfiler)
 
 
 def test_search__too_many_exact_hits_are_refused(limits_fixture: Any) -> None:
@@ -100,7 +101,7 @@ def test_search__too_many_exact_hits_are_refused(limits_fixture: Any) -> None:
         db.actor("ann"), [record(f"twin{i:03d}", FATHER, i + 2) for i in range(cap)]
     )  # with "father": cap + 1 identical profiles
     with pytest.raises(AccessDenied, match=rf"{cap + 1} stored profiles match.*cap of {cap}"):
-        search(db, "ann", "C1", FATHER)
+        Session(db, "ann").search("C1", FATHER)
     entry = _denied(db)[-1]
     assert entry.result["hits"] == cap + 1 and "returned" not in entry.result
     # Not a hit of the case: the refused search exposed nobody.
@@ -110,14 +111,14 @@ def test_search__too_many_exact_hits_are_refused(limits_fixture: Any) -> None:
 def test_search__top_is_capped(limits_fixture: Any) -> None:
     cap = search_policy().max_top
     with pytest.raises(InputError, match=rf"top {cap + 1} is above the cap of {cap}"):
-        search(limits_fixture, "ann", "C1", FATHER, top=cap + 1)
-    assert search(limits_fixture, "ann", "C1", FATHER, top=cap).total == 1
+        Session(limits_fixture, "ann").search("C1", FATHER, top=cap + 1)
+    assert Session(limits_fixture, "ann").search("C1", FATHER, top=cap).total == 1
 
 
 def test_explain__never_shows_loci_the_trace_lacks(limits_fixture: Any) -> None:
     db = limits_fixture
     approve(db, "sue", "C1", PARTIAL, max_mismatches=2)
-    res = search(db, "ann", "C1", PARTIAL, max_mismatches=2, explain=True)
+    res = Session(db, "ann").search("C1", PARTIAL, max_mismatches=2, explain=True)
     assert {c.specimen for c in res.candidates} == {"father", "son"}
     trace_loci = set(parse_haplotype_string(PARTIAL).loci)
     for c in res.candidates:
@@ -157,33 +158,29 @@ def test_report__reads_only_hits_of_the_case(limits_fixture: Any) -> None:
     db = limits_fixture
 
     def report(specimen: str, case: str = "C1") -> dict[str, Any]:
-        return build_context(
-            ReportRequest(
-                db_url=db.url, user="ann", case=case, specimen=specimen, trace_text=FATHER
-            )
+        return Session(db, "ann").report(
+            ReportRequest(case=case, specimen=specimen, trace_text=FATHER)
         )
 
     with pytest.raises(AccessDenied, match="not a hit: other"):
         report("other")
     entry = _denied(db)[-1]
     assert entry.params == {"action": "report", "case": "C1"}
-    search(db, "ann", "C2", profile(DYS390="22", DYS391="10", DYS392="11"))  # a hit in C2
+    Session(db, "ann").search("C2", profile(DYS390="22", DYS391="10", DYS392="11"))  # a hit in C2
     with pytest.raises(AccessDenied, match="not a hit"):
         report("other")
     assert report("other", "C2")["specimen"] == "other"
     with pytest.raises(AccessDenied, match="not a hit: no-such"):
         report("no-such")  # the same refusal as for a stored specimen (no oracle)
-    search(db, "ann", "C1", FATHER)
+    Session(db, "ann").search("C1", FATHER)
     ctx = report("father")
     assert {row["locus"] for row in ctx["loci"]} <= set(parse_haplotype_string(FATHER).loci)
 
 
 def test_report__never_shows_loci_the_trace_lacks(limits_fixture: Any) -> None:
     db = limits_fixture
-    search(db, "ann", "C1", FATHER)
-    ctx = build_context(
-        ReportRequest(db_url=db.url, user="ann", case="C1", specimen="father", trace_text=PARTIAL)
-    )
+    Session(db, "ann").search("C1", FATHER)
+    ctx = Session(db, "ann").report(ReportRequest(case="C1", specimen="father", trace_text=PARTIAL))
     assert {"DYS458", "DYS635", "YGATAH4"}.isdisjoint(row["locus"] for row in ctx["loci"])
     assert len(ctx["loci"]) == len(parse_haplotype_string(PARTIAL).loci)
 
@@ -191,4 +188,4 @@ def test_report__never_shows_loci_the_trace_lacks(limits_fixture: Any) -> None:
 def test_database_reopened_sees_the_limits(limits_fixture: Any) -> None:
     """The limits hold for a store opened afresh (nothing cached in the process)."""
     with Database.open(limits_fixture.url) as db, pytest.raises(AccessDenied, match="typed"):
-        search(db, "ann", "C1", "DYS19=14,DYS390=24")
+        Session(db, "ann").search("C1", "DYS19=14,DYS390=24")

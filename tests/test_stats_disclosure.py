@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.errors import DisclosureRefused
-from patriline.simulate.exposure import ExposureRow, exposure_from_store, pool_rows
+from patriline.simulate.exposure import ExposureRow, pool_rows
 from patriline.stats.disclosure import fit_disclosure, statistics_policy
-from patriline.stats.reference import design_matrix, load_reference
-from patriline.stats.summary import fit_reference, frequency_summary
+from patriline.stats.reference_set import design_matrix
+from patriline.stats.summary import fit_reference
 from plugins.postgres import record, records
 
 LOCI = ("DYS19", "DYS390", "DYS389I", "DYS389II", "DYS391", "DYS392")
@@ -74,7 +75,7 @@ def test_policy__k_and_minimum_from_the_data_file() -> None:
 def test_fit__small_store_refused_and_audited(small_store_fixture: Any) -> None:
     db = small_store_fixture
     with pytest.raises(DisclosureRefused, match=r"holds 30 profiles.*at least 100"):
-        load_reference(db, user="aud", purpose="fit")
+        Session(db, "aud").reference(purpose="fit")
     entries = [e for e in db.audit_entries(db.actor("admin")) if e.action == "stats"]
     assert len(entries) == 1 and "refused" in entries[0].result
 
@@ -96,7 +97,7 @@ def db_url(db: Any) -> str:
 
 def test_fit__store_centres_are_shared_by_k_men(large_store_fixture: Any) -> None:
     db = large_store_fixture
-    ref = load_reference(db, user="aud", purpose="fit")
+    ref = Session(db, "aud").reference(purpose="fit")
     design = design_matrix(ref, list(LOCI))
     selection = fit_reference(ref, design, range(1, 13))
     k = statistics_policy().k
@@ -142,7 +143,7 @@ def test_frequency__case_trace_allowed_on_small_store_without_specimens(
 ) -> None:
     db = small_store_fixture
     query = _families(30)[0].haplotype  # the profile of S0
-    out = frequency_summary(query, db, methods=("counting", "kappa"), user="ann", case="C1")
+    out = Session(db, "ann").frequency(query, methods=("counting", "kappa"), case="C1")
     assert out["n"] == 30 and out["count"] >= 1
     text = json.dumps(out)
     assert not any(f'"S{i}"' in text for i in range(30))
@@ -153,9 +154,7 @@ def test_exposure__small_store_refused(small_store_fixture: Any) -> None:
 
     country = simulate(SimConfig(males=2000, generations=5, kit="yfiler", seed=1))
     with pytest.raises(DisclosureRefused, match="exposure report"):
-        exposure_from_store(
-            small_store_fixture, small_store_fixture.actor("aud"), "yfiler", country
-        )
+        Session(small_store_fixture, small_store_fixture.actor("aud")).exposure("yfiler", country)
 
 
 def test_pool_rows__every_row_k_lineages_totals_kept() -> None:
@@ -179,5 +178,5 @@ def test_pool_rows__every_row_k_lineages_totals_kept() -> None:
 def test_records_helper_store_of_120_is_large_enough(store_fixture: Any) -> None:
     db = store_fixture
     db.import_records(db.actor("admin"), records(120))
-    ref = load_reference(db, user="admin", purpose="fit")
+    ref = Session(db, "admin").reference(purpose="fit")
     assert ref.store_wide and ref.encoded.n_rows == 120

@@ -22,7 +22,7 @@ from patriline.stats.dlmix import (
     fit_range,
     load_fit,
 )
-from patriline.stats.reference import design_matrix, load_reference
+from patriline.stats.reference_set import design_matrix, load_reference
 
 VIGNETTE = Path(__file__).parent / "data" / "stats" / "disclapmix_danes_vignette.txt"
 

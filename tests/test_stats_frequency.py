@@ -12,7 +12,7 @@ from hypothesis import strategies as hst
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.stats.frequency import clopper_pearson, count_matches, kappa_estimate
-from patriline.stats.reference import ReferenceSet, design_matrix, load_reference
+from patriline.stats.reference_set import ReferenceSet, design_matrix, load_reference
 
 LOCI = (
     "DYS19",

@@ -13,7 +13,7 @@ from patriline.haplotype import Allele, AlleleKind, Haplotype, parse_haplotype_s
 from patriline.reference import default_catalog
 from patriline.stats.dlmix import DLMixFit, FitConfig, fit
 from patriline.stats.mutation import StepwiseModel, difference_table
-from patriline.stats.reference import design_matrix, load_reference
+from patriline.stats.reference_set import design_matrix, load_reference
 from patriline.stats.relatedness import (
     likelihood_ratio,
     posterior_from_loglik,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from patriline.errors import AccessDenied
+from patriline.casework import Session
+from patriline.errors import AccessDenied, InputError
 from patriline.haplotype import parse_haplotype_string
-from patriline.stats.reference import load_reference
-from patriline.stats.summary import frequency_summary
+from patriline.stats.reference_set import load_reference
 from plugins.postgres import records
 
 QUERY = "DYS19=10,DYS390=20,DYS385=11,12"
@@ -31,10 +31,16 @@ def _stats_entries(db: Any) -> list[Any]:
     return [e for e in db.audit_entries(db.actor("admin")) if e.action == "stats"]
 
 
-def test_load_reference__store_without_user_is_refused(reference_store_fixture: Any) -> None:
+def test_load_reference__store_is_read_only_through_a_session(
+    reference_store_fixture: Any,
+) -> None:
+    """The engine never reads a store: an open store or a store URL is refused, nothing
+    is read or audited; a store is read through a session (a user of the store)."""
     db = reference_store_fixture
-    with pytest.raises(AccessDenied, match="needs a user"):
+    with pytest.raises(InputError, match=r"Session\.reference"):
         load_reference(db)
+    with pytest.raises(InputError, match=r"Session\.reference"):
+        load_reference(db.url)
     assert _stats_entries(db) == []
 
 
@@ -42,7 +48,7 @@ def test_load_reference__fit_reads_are_audited(reference_store_fixture: Any) -> 
     db = reference_store_fixture
     # A store-wide fit needs 100 profiles (statistics_policy.toml): 30 + 90 more.
     db.import_records(db.actor("ann"), records(90, start=30))
-    ref = load_reference(db, user="ann", purpose="fit")
+    ref = Session(db, "ann").reference(purpose="fit")
     assert ref.encoded.n_rows == 120
     entries = _stats_entries(db)
     assert len(entries) == 1
@@ -53,8 +59,8 @@ def test_frequency_summary__store_needs_a_case(reference_store_fixture: Any) -> 
     db = reference_store_fixture
     query = parse_haplotype_string(QUERY)
     with pytest.raises(AccessDenied, match="give the case"):
-        frequency_summary(query, db, methods=("counting",), user="ann")
-    out = frequency_summary(query, db, methods=("counting",), user="ann", case="C1")
+        Session(db, "ann").frequency(query, methods=("counting",))
+    out = Session(db, "ann").frequency(query, methods=("counting",), case="C1")
     assert out["n"] == 30 and out["count"] == 1
     entries = _stats_entries(db)
     assert entries[-1].case == "C1" and entries[-1].params["use"] == "frequency"
@@ -64,6 +70,6 @@ def test_frequency_summary__auditor_may_not_probe_a_profile(reference_store_fixt
     """An auditor reads the audit log but must not learn whether a profile is stored."""
     db = reference_store_fixture
     with pytest.raises(AccessDenied):
-        frequency_summary(
-            parse_haplotype_string(QUERY), db, methods=("counting",), user="aud", case="C1"
+        Session(db, "aud").frequency(
+            parse_haplotype_string(QUERY), methods=("counting",), case="C1"
         )

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from patriline.casework import Session
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
 from patriline.haplotype import parse_haplotype_string as hap
@@ -121,8 +122,8 @@ def test_lineage_links__cycle_in_region_refused_elsewhere_ignored(
         )
     assert {x.son for x in db.lineage_links(["A"], 5)} == {"A", "B", "C", "D"}
     with pytest.raises(InputError, match=r"inconsistent.*cycle"):
-        db.expand(admin, "C1", "sA", generations=5, reason=REASON)
-    e = db.expand(admin, "C1", "sZ", generations=5, reason=REASON)
+        Session(db, admin).expand("C1", "sA", generations=5, reason=REASON)
+    e = Session(db, admin).expand("C1", "sZ", generations=5, reason=REASON)
     assert {m.person for m in e.members} == {"Y", "Z"}
 
 
@@ -208,7 +209,7 @@ def test_expand__equals_whole_registry_path(store_fixture: Database) -> None:
     for _ in range(12):
         hit = rng.choice(specimen_ids)
         g = rng.randint(0, 6)
-        got = db.expand(admin, "C1", hit, generations=g, trace=trace, reason=REASON)
+        got = Session(db, admin).expand("C1", hit, generations=g, trace=trace, reason=REASON)
         rows = [
             (m.person, m.specimen, m.generation, m.meioses_from_hit, m.typed, m.p_match, m.rank)
             for m in got.members

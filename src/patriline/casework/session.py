@@ -11,12 +11,26 @@ authenticated request to the lab service).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patriline.store import Actor, Case, Database
+
+if TYPE_CHECKING:
+    from patriline.haplotype import Haplotype
+    from patriline.pedigree.config import DonorConfig
+    from patriline.pedigree.expand import Expansion
+    from patriline.pedigree.hits import TopHits
+    from patriline.search.api import PairResult, SearchResult
+    from patriline.search.index import SearchIndex
+    from patriline.simulate.exposure import ExposureReport
+    from patriline.simulate.population import Population
+    from patriline.stats.dlmix import DLMixFit, FitConfig, FitSelection
+    from patriline.stats.mutation import StepwiseModel
+    from patriline.stats.reference_set import ReferenceSet
+    from patriline.stats.report import ReportRequest
 
 __all__ = ["Session"]
 
@@ -95,4 +109,162 @@ class Session:
 
     # ------------------------------------------------------------------ engine use cases
     # searching, expansion, statistics against the store, reports: thin methods
-    # delegating to casework.searching, .expansion, .statistics and .reports.
+    # delegating to casework.searching, .expansion, .statistics and .reports. The
+    # engines are imported on first use (a session for a store-side use case does not
+    # load them), so defaults are spelled out here; tests/test_casework_engines.py
+    # checks that they are the use cases' own.
+    def search(
+        self,
+        case: str,
+        query: Haplotype | str,
+        *,
+        max_mismatches: int | None = None,
+        max_steps: int | None = None,
+        min_loci: int = 9,
+        top: int = 20,
+        explain: bool = False,
+        model: StepwiseModel | None = None,
+        reference_model: Any = None,
+    ) -> SearchResult:
+        """Search for the paternal relatives of a trace: :func:`.searching.search`."""
+        from patriline.casework import searching
+
+        return searching.search(
+            self, case, query, max_mismatches=max_mismatches, max_steps=max_steps,
+            min_loci=min_loci, top=top, explain=explain, model=model,
+            reference_model=reference_model,
+        )  # fmt: skip
+
+    def search_many(
+        self,
+        case: str,
+        queries: Sequence[Haplotype | str],
+        *,
+        max_mismatches: int | None = None,
+        max_steps: int | None = None,
+        min_loci: int = 9,
+        top: int = 20,
+        explain: bool = False,
+        model: StepwiseModel | None = None,
+        reference_model: Any = None,
+    ) -> list[SearchResult]:
+        """Search for many traces: :func:`.searching.search_many`."""
+        from patriline.casework import searching
+
+        return searching.search_many(
+            self, case, queries, max_mismatches=max_mismatches, max_steps=max_steps,
+            min_loci=min_loci, top=top, explain=explain, model=model,
+            reference_model=reference_model,
+        )  # fmt: skip
+
+    def pairs(self, case: str, *, max_mismatches: int = 2, min_loci: int = 9) -> PairResult:
+        """All pairs within the bounds: :func:`.searching.pairs`."""
+        from patriline.casework import searching
+
+        return searching.pairs(self, case, max_mismatches=max_mismatches, min_loci=min_loci)
+
+    def open_index(self, *, rebuild: bool = False) -> SearchIndex:
+        """The store's search index, synchronised: :func:`.searching.open_index`."""
+        from patriline.casework import searching
+
+        return searching.open_index(self, rebuild=rebuild)
+
+    def purge_index(self) -> None:
+        """Expunged profiles leave the index files now: :func:`.searching.purge_index`."""
+        from patriline.casework import searching
+
+        searching.purge_index(self)
+
+    def expand(
+        self,
+        case: str,
+        specimen: str | Sequence[str],
+        *,
+        generations: int = 5,
+        trace: Haplotype | None = None,
+        config: DonorConfig | None = None,
+        reason: str | None = None,
+    ) -> Expansion:
+        """Expand hits into their paternal trees: :func:`.expansion.expand`."""
+        from patriline.casework import expansion
+
+        return expansion.expand(
+            self, case, specimen, generations=generations, trace=trace, config=config,
+            reason=reason,
+        )  # fmt: skip
+
+    def expand_top_hits(
+        self,
+        case: str,
+        trace: Haplotype,
+        *,
+        max_mismatches: int = 3,
+        generations: int = 5,
+        cap: int = 10,
+        tolerance: float = 1e-9,
+        config: DonorConfig | None = None,
+    ) -> tuple[TopHits, Expansion]:
+        """Search, then expand every hit tied at the top: :func:`.expansion.expand_top_hits`."""
+        from patriline.casework import expansion
+
+        return expansion.expand_top_hits(
+            self, case, trace, max_mismatches=max_mismatches, generations=generations,
+            cap=cap, tolerance=tolerance, config=config,
+        )  # fmt: skip
+
+    def reference(self, *, case: str | None = None, purpose: str = "fit") -> ReferenceSet:
+        """The store as a reference population: :func:`.statistics.reference`."""
+        from patriline.casework import statistics
+
+        return statistics.reference(self, case=case, purpose=purpose)
+
+    def fit(
+        self,
+        *,
+        case: str | None = None,
+        loci: Sequence[str] | None = None,
+        clusters: Sequence[int] = range(1, 7),
+        config: FitConfig | None = None,
+    ) -> FitSelection:
+        """dlmix fits to the store's profiles: :func:`.statistics.fit`."""
+        from patriline.casework import statistics
+
+        return statistics.fit(self, case=case, loci=loci, clusters=clusters, config=config)
+
+    def frequency(
+        self,
+        query: Haplotype,
+        *,
+        case: str | None = None,
+        model: DLMixFit | None = None,
+        methods: Sequence[str] = ("counting", "kappa", "dlmix"),
+        level: float = 0.95,
+        fit_clusters: Sequence[int] = range(1, 7),
+        population: Any = None,
+        kit: str | None = None,
+    ) -> dict[str, Any]:
+        """A profile's frequency against the store: :func:`.statistics.frequency`."""
+        from patriline.casework import statistics
+
+        return statistics.frequency(
+            self, query, case=case, model=model, methods=methods, level=level,
+            fit_clusters=fit_clusters, population=population, kit=kit,
+        )  # fmt: skip
+
+    def exposure(self, kit: str, country: Population) -> ExposureReport:
+        """The store's exposure report: :func:`.statistics.exposure`."""
+        from patriline.casework import statistics
+
+        return statistics.exposure(self, kit, country)
+
+    def report(self, request: ReportRequest) -> dict[str, Any]:
+        """The case report's content, checked and audited: :func:`.reports.report`."""
+        from patriline.casework import reports
+
+        return reports.report(self, request)
+
+    def write_report(self, request: ReportRequest, out: str | Path) -> Path:
+        """Build, render and write the case report: :func:`.reports.write_report`."""
+        from patriline.casework import reports
+
+        return reports.write_report(self, request, out)

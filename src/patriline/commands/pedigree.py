@@ -167,18 +167,15 @@ def expand(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Expand lineage hits into their paternal trees and rank the untested men as donors."""
+    from patriline.casework import Session
     from patriline.pedigree.donor import DonorConfig
-    from patriline.pedigree.expand import expand as expand_hit
     from patriline.pedigree.priors import read_donor_prior, read_founder_frequencies
-    from patriline.store.database import Database
 
     profile = _trace(trace, haplotype)
     if top_hits == bool(specimen):
         raise InputError("give the hits (--specimen, repeatable) or --top-hits, not both")
     if top_hits and profile is None:
         raise InputError("--top-hits searches for the trace: give --trace or --haplotype")
-    if outside_frequency is not None and outside_prior <= 0:
-        raise InputError("--outside-frequency needs --outside-prior above 0")
     weights = None if prior is None else read_donor_prior(prior)
     config = DonorConfig(
         prior=weights,
@@ -192,21 +189,18 @@ def expand(
         outside_prior=outside_prior,
         outside_match=outside_frequency,
     )
-    with Database.open(store_url(db)) as store:
-        actor = store.actor(user or default_user())
+    with Session.open(store_url(db), user or default_user()) as session:
         picked = None
         if top_hits:
-            from patriline.pedigree.hits import expand_top_hits
-
             assert profile is not None
-            picked, result = expand_top_hits(
-                store, actor, case, profile, max_mismatches=max_mismatches,
-                generations=generations, config=config,
+            picked, result = session.expand_top_hits(
+                case, profile, max_mismatches=max_mismatches, generations=generations,
+                config=config,
             )  # fmt: skip
         else:
-            result = expand_hit(
-                store, actor, case, specimen or [], generations=generations, trace=profile,
-                config=config, reason=reason,
+            result = session.expand(
+                case, specimen or [], generations=generations, trace=profile, config=config,
+                reason=reason,
             )  # fmt: skip
     if svg is not None:
         from patriline.pedigree.draw import write_svg

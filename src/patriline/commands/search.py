@@ -32,12 +32,6 @@ CASE_OPTION = typer.Option(..., "--case", help="Case the search is made in.")
 MIN_LOCI_OPTION = typer.Option(9, "--min-loci", help="Fewest locus copies compared for a hit.")
 
 
-def _open(db: str | None) -> Any:
-    from patriline.store import Database
-
-    return Database.open(store_url(db))
-
-
 def _read_traces(path: Path) -> list[tuple[str, Any]]:
     from patriline.io import read
 
@@ -72,7 +66,7 @@ def search(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Search the store for paternal relatives of a trace, ranked by a mutation model."""
-    from patriline.search.api import search_many
+    from patriline.casework import Session
 
     given = [x for x in (haplotype, profile, traces) if x is not None]
     if len(given) != 1:
@@ -85,15 +79,11 @@ def search(
         queries = _read_traces(path)
         if profile is not None and len(queries) != 1:
             raise InputError(f"{profile}: {len(queries)} profiles; use --traces for many")
-    store = _open(db)
-    try:
-        results = search_many(
-            store, user or default_user(), case, [q for _, q in queries],
-            max_mismatches=max_mismatches, max_steps=max_steps, min_loci=min_loci,
-            top=top, explain=explain,
+    with Session.open(store_url(db), user or default_user()) as session:
+        results = session.search_many(
+            case, [q for _, q in queries], max_mismatches=max_mismatches, max_steps=max_steps,
+            min_loci=min_loci, top=top, explain=explain,
         )  # fmt: skip
-    finally:
-        store.close()
     docs = []
     for (name, _), res in zip(queries, results, strict=True):
         doc = res.to_dict()
@@ -149,15 +139,10 @@ def pairs(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """List all pairs of database profiles within --max-mismatches (lineage clustering)."""
-    from patriline.search.api import pairs as find_pairs
+    from patriline.casework import Session
 
-    store = _open(db)
-    try:
-        res = find_pairs(
-            store, user or default_user(), case, max_mismatches=max_mismatches, min_loci=min_loci
-        )
-    finally:
-        store.close()
+    with Session.open(store_url(db), user or default_user()) as session:
+        res = session.pairs(case, max_mismatches=max_mismatches, min_loci=min_loci)
     if json_out:
         emit_json(res.to_dict())
         return

@@ -198,15 +198,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _exposure(url: str, user: str | None, kits: list[str], country: object, json_out: bool) -> None:
+    from patriline.casework import Session
     from patriline.commands._common import default_user
-    from patriline.simulate.exposure import exposure_from_store
     from patriline.simulate.population import Population
-    from patriline.store import Database
 
     assert isinstance(country, Population)
-    with Database.open(url) as store:
-        actor = store.actor(user or default_user())
-        reports = [exposure_from_store(store, actor, k, country) for k in kits]
+    with Session.open(url, user or default_user()) as session:
+        reports = [session.exposure(k, country) for k in kits]
     if json_out:
         emit_json({"reports": [r.to_dict() for r in reports]})
     else:

@@ -64,13 +64,21 @@ def fit(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Fit a discrete Laplace mixture (Andersen et al. 2013) and choose the clusters by BIC."""
+    from patriline.casework import Session
     from patriline.stats.dlmix import FitConfig
-    from patriline.stats.reference import design_matrix, load_reference
+    from patriline.stats.reference_set import design_matrix, is_store_url, load_reference
     from patriline.stats.summary import fit_reference
 
-    ref = load_reference(reference, user=user or default_user(), case=case, purpose="fit")
-    design = design_matrix(ref, [s.strip() for s in loci.split(",")] if loci else None)
-    selection = fit_reference(ref, design, _clusters(clusters), FitConfig(starts=starts, seed=seed))
+    chosen = [s.strip() for s in loci.split(",")] if loci else None
+    config = FitConfig(starts=starts, seed=seed)
+    if is_store_url(reference):
+        with Session.open(reference, user or default_user()) as session:
+            selection = session.fit(
+                case=case, loci=chosen, clusters=_clusters(clusters), config=config
+            )
+    else:
+        ref = load_reference(reference)
+        selection = fit_reference(ref, design_matrix(ref, chosen), _clusters(clusters), config)
     selection.best.save(out, selection)
     if json_out:
         emit_json(
@@ -82,9 +90,10 @@ def fit(
             }
         )
         return
+    prov = selection.best.provenance
     console.print(
-        f"reference {ref.source}: {design.weights.sum():g} men on {len(design.columns)} "
-        f"locus copies ({design.dropped} left out: {design.dropped_reasons or 'none'})"
+        f"reference {prov['source']}: {prov['men']:g} men on {len(selection.best.columns)} "
+        f"locus copies ({prov['rows_left_out']} left out: {prov['left_out_reasons'] or 'none'})"
     )
     for row in selection.table():
         mark = "  <- chosen" if row["chosen"] else ""
@@ -128,7 +137,9 @@ def frequency(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Frequency of a haplotype in a reference population, by each method."""
+    from patriline.casework import Session
     from patriline.stats.dlmix import load_fit
+    from patriline.stats.reference_set import is_store_url
     from patriline.stats.summary import METHODS, frequency_summary
 
     methods = METHODS if method == "all" else (method,)
@@ -137,17 +148,18 @@ def frequency(
     fitted = load_fit(model) if model is not None else None
     if fitted is not None:
         fitted.provenance.setdefault("source", str(model))
-    result = frequency_summary(
-        parse_query(haplotype),
-        reference,
-        model=fitted,
-        methods=methods,
-        level=level,
-        population=population,
-        kit=kit,
-        user=user or default_user(),
-        case=case,
-    )
+    query = parse_query(haplotype)
+    if is_store_url(reference):
+        with Session.open(reference, user or default_user()) as session:
+            result = session.frequency(
+                query, case=case, model=fitted, methods=methods, level=level,
+                population=population, kit=kit,
+            )  # fmt: skip
+    else:
+        result = frequency_summary(
+            query, reference, model=fitted, methods=methods, level=level,
+            population=population, kit=kit,
+        )  # fmt: skip
     if json_out:
         emit_json(result)
         return
@@ -206,14 +218,12 @@ def report(
     user: str | None = typer.Option(None, "--user", help="Acting user (default: $PATRILINE_USER)."),
 ) -> None:
     """Write a printable case report: profiles, frequencies, matching men, LR, TMRCA."""
-    from patriline.stats.report import ReportRequest, write_report
+    from patriline.casework import Session
+    from patriline.stats.report import ReportRequest
 
     if (trace is None) == (haplotype is None):
         raise typer.BadParameter("give the trace as exactly one of --trace FILE or --haplotype")
-    url = store_url(db)
     request = ReportRequest(
-        db_url=url,
-        user=user or default_user(),
         case=case,
         specimen=specimen,
         trace_file=trace,
@@ -223,7 +233,8 @@ def report(
         population_dir=population,
         kit=kit,
     )
-    path = write_report(request, out)
+    with Session.open(store_url(db), user or default_user()) as session:
+        path = session.write_report(request, out)
     console.print(f"report written to {path}")
 
 

@@ -175,9 +175,9 @@ def case_approve(
         raise typer.BadParameter("name what is approved: --haplotype, --trace-sha256 or --pairs")
     digest = trace_sha256
     if haplotype is not None:
-        from patriline.search.api import _parse_query, trace_digest
+        from patriline.search.api import parse_query, trace_digest
 
-        digest = trace_digest(_parse_query(haplotype))
+        digest = trace_digest(parse_query(haplotype))
     with _session(db, user) as (store, actor):
         a = store.approve_case(
             actor, case, familial=True, kind="pairs" if pairs else "search",

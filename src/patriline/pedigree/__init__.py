@@ -5,7 +5,7 @@ graphviz and matplotlib, so it is not imported here).
 """
 
 from patriline.pedigree.donor import DonorConfig, DonorRanking, rank_donors
-from patriline.pedigree.expand import Expansion, Member, expand, expand_pedigree, lineage_members
+from patriline.pedigree.expand import Expansion, Member, expand_pedigree, lineage_members
 from patriline.pedigree.links_io import LinkReadResult, read_links
 from patriline.pedigree.model import Link, LinkConflict, Pedigree
 
@@ -18,7 +18,6 @@ __all__ = [
     "LinkReadResult",
     "Member",
     "Pedigree",
-    "expand",
     "expand_pedigree",
     "lineage_members",
     "rank_donors",

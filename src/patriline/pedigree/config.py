@@ -77,6 +77,12 @@ class DonorConfig:
             raise InputError(
                 f"the trace's population frequency must be in [0, 1] (got {self.outside_match})"
             )
+        if self.outside_match is not None and self.outside_prior <= 0:
+            raise InputError(
+                "the trace's population frequency (outside_match, --outside-frequency) is "
+                "used only for a donor outside the tree: it needs outside_prior above 0 "
+                "(--outside-prior)"
+            )
         if self.outside_prior > 0 and self.outside_match is None:
             raise InputError(
                 "a donor outside the tree needs the trace's population frequency (outside_match)"

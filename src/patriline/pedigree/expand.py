@@ -23,19 +23,15 @@ men.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from patriline.errors import InputError, NotFound
+from patriline.errors import InputError
 from patriline.haplotype import Haplotype, compare
 from patriline.pedigree.donor import DonorConfig, DonorRanking, rank_donors
-from patriline.pedigree.model import LinkConflict, Pedigree
+from patriline.pedigree.model import Pedigree
 from patriline.provenance import document
-
-if TYPE_CHECKING:
-    from patriline.store.access import Actor
-    from patriline.store.database import Database
 
 __all__ = [
     "MAX_FAMILIES",
@@ -43,13 +39,14 @@ __all__ = [
     "Expansion",
     "Family",
     "Member",
-    "expand",
     "expand_pedigree",
     "hit_families",
     "lineage_members",
+    "shown_profiles",
 ]
 
-#: Most generations up and down an expansion from the store may span (``--generations``).
+#: Most generations up and down an expansion from the store may span (``--generations``;
+#: checked by :func:`patriline.casework.expansion.expand`).
 MAX_GENERATIONS = 20
 
 #: Most unrelated families one expansion may hold: an expansion stays a bounded,
@@ -366,63 +363,15 @@ def _provenance(
     )
 
 
-def expand(
-    db: Database,
-    actor: Actor,
-    case: str,
-    specimen: str | Sequence[str],
-    *,
-    generations: int = 5,
-    trace: Haplotype | None = None,
-    config: DonorConfig | None = None,
-    reason: str | None = None,
-) -> Expansion:
-    """Expand a hit held in the store (``Database.expand`` delegates here).
-
-    Expansion is familial searching in substance: the case needs a live familial
-    approval, and every specimen must be a hit of an audited search in that case — or
-    ``reason`` says why not (kept in the audit entry).
-
-    ``specimen`` is one hit or several; hits of unrelated families (at most
-    :data:`MAX_FAMILIES`) are expanded together and ranked jointly (module docstring).
-    ``generations`` is 0..:data:`MAX_GENERATIONS`. Checks that ``actor`` may expand and
-    read identities in ``case``, builds the tree from the store's paternal links of the
-    region only (:meth:`Database.lineage_links`), attaches the active specimens'
-    haplotypes (read in batches), ranks
-    donors when ``trace`` is given, and writes two audit entries: the identity read
-    (specimen → person of the hits and the persons whose specimens are shown) and the
-    expansion itself (parameters and counts).
-    """
-    hits = [specimen] if isinstance(specimen, str) else list(specimen)
-    if not 0 <= generations <= MAX_GENERATIONS:
-        # As the CLI: an expansion stays around its hit, never a lineage-wide report of
-        # link flags (docs/safeguards.md).
-        raise InputError(f"generations must be 0..{MAX_GENERATIONS} (got {generations})")
-    db.authorize(actor, "expand", case)
-    db.authorize(actor, "read_identity", case)
-    if reason is None or not reason.strip():
-        db.require_case_hits(actor, "expand", case, hits)
-    hit_persons = []
-    for s in hits:
-        info = db.specimen_info(s)
-        if not info.active:
-            raise NotFound(f"specimen {s!r} was expunged")
-        hit_persons.append(info.person)
-    # Only the links of the region around the hits (recursive CTEs in the store): the
-    # members are the same as on the whole registry's pedigree (tests/test_store_lineage.py).
-    try:
-        pedigree = Pedigree(db.lineage_links(hit_persons, generations))
-    except LinkConflict as exc:
-        raise InputError(
-            f"the store's paternal links around the hit are inconsistent: {exc}"
-        ) from None
-    for p in hit_persons:
-        if p not in pedigree:
-            pedigree = _with_person(pedigree, p)
-    # Refuses more than MAX_FAMILIES families before any profile is read.
-    members = lineage_members(pedigree, hit_persons, generations)
-    specimens_of = db.active_specimens_of(members)
-    stored = db.haplotypes_of(s for ss in specimens_of.values() for s in ss)
+def shown_profiles(
+    members: Iterable[str],
+    specimens_of: Mapping[str, Sequence[str]],
+    stored: Mapping[str, Haplotype],
+    hits: Sequence[str],
+) -> tuple[dict[str, Haplotype], dict[str, str]]:
+    """The profile shown for each member and its specimen: a hit's own specimen, else
+    his most fully typed one (``specimens_of``: person → active specimens; ``stored``:
+    specimen → profile). Members without a stored profile are left out."""
     haplotypes: dict[str, Haplotype] = {}
     shown: dict[str, str] = {}
     for person in members:
@@ -439,39 +388,4 @@ def expand(
         if best is not None:
             shown[person] = best[1]
             haplotypes[person] = best[2]
-    result = expand_pedigree(
-        pedigree,
-        hit_persons,
-        haplotypes,
-        generations=generations,
-        trace=trace,
-        specimens=shown,
-        hits=hits,
-        config=config,
-    )
-    result.case = case
-    db.audit(
-        actor,
-        "read_identity",
-        case=case,
-        params={"specimens": hits, "reason": "expand"},
-        result={"hit_persons": hit_persons, "specimens_shown": sorted(shown.values())},
-    )
-    db.audit(
-        actor,
-        "expand",
-        case=case,
-        params={
-            "specimens": hits,
-            "generations": generations,
-            "trace": trace is not None,
-            **({"reason": reason} if reason and reason.strip() else {}),
-        },
-        result={
-            "members": len(result.members),
-            "families": len(result.families),
-            "typed": len(haplotypes),
-            "flags": len(result.ranking.flags) if result.ranking else 0,
-        },
-    )
-    return result
+    return haplotypes, shown

@@ -7,7 +7,7 @@ same profile, or the same differences from the trace. Expanding only the first o
 chooses a family by specimen ID; in the acceptance study (docs/pedigree.md) the donor's
 family was among the tied top hits in most of the traces whose top hit lay in another
 family. :func:`tied_top_hits` picks them all, up to :data:`~patriline.pedigree.expand.
-MAX_FAMILIES`, for one joint expansion (:func:`patriline.pedigree.expand.expand`).
+MAX_FAMILIES`, for one joint expansion (:func:`patriline.casework.expansion.expand_top_hits`).
 """
 
 from __future__ import annotations
@@ -15,24 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from patriline.errors import InputError, NotFound
-from patriline.haplotype import Haplotype
-from patriline.pedigree.config import DonorConfig
-from patriline.pedigree.expand import MAX_FAMILIES, Expansion, expand
-from patriline.search.api import SearchResult, search
+from patriline.errors import InputError
+from patriline.pedigree.expand import MAX_FAMILIES
+from patriline.search.api import SearchResult
 from patriline.search.rank import Ranked
 
-if TYPE_CHECKING:
-    from patriline.store.access import Actor
-    from patriline.store.database import Database
-
-__all__ = ["TopHits", "expand_top_hits", "tied_top_hits"]
-
-#: Candidates a search returns to :func:`expand_top_hits` (ties beyond the cap are
-#: counted among them).
-_SEARCH_TOP = 100
+__all__ = ["TopHits", "tied_top_hits"]
 
 
 @dataclass(frozen=True)
@@ -89,36 +78,3 @@ def tied_top_hits(
         return TopHits([ranked[0].specimen], top, 1)
     tied = [r.specimen for r in ranked if math.isfinite(r.score) and top - r.score <= tolerance]
     return TopHits(tied[:cap], top, len(tied))
-
-
-def expand_top_hits(
-    db: Database,
-    actor: Actor | str,
-    case: str,
-    trace: Haplotype,
-    *,
-    max_mismatches: int = 3,
-    generations: int = 5,
-    cap: int = MAX_FAMILIES,
-    tolerance: float = 1e-9,
-    config: DonorConfig | None = None,
-) -> tuple[TopHits, Expansion]:
-    """From a trace to its ranked family trees in one step, as the analyst would:
-    familial search in the case (``max_mismatches``), every hit tied at the top score
-    (:func:`tied_top_hits`, at most ``cap``), one joint expansion with the donor ranking.
-
-    Both steps are the audited library calls (:func:`patriline.search.api.search` and
-    :func:`patriline.pedigree.expand.expand`), with their access checks: the case must
-    be approved for familial search when ``max_mismatches > 0``, and the actor needs the
-    rights to expand and read identities in it. Raises :class:`NotFound` when the
-    search finds no candidate.
-    """
-    who = db.actor(actor) if isinstance(actor, str) else actor
-    result = search(db, who, case, trace, max_mismatches=max_mismatches, top=_SEARCH_TOP)
-    top = tied_top_hits(result, tolerance=tolerance, cap=cap)
-    if not top.specimens:
-        raise NotFound(f"no candidate within {max_mismatches} mismatches: nothing to expand")
-    expansion = expand(
-        db, who, case, top.specimens, generations=generations, trace=trace, config=config
-    )
-    return top, expansion

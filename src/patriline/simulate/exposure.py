@@ -8,8 +8,9 @@ number of carriers of a profile, taken from a simulated country (the distributio
 class sizes of identical profiles, as in Andersen & Balding 2017) and binomial sampling
 into the store, ``P(S = s | c) ∝ pi(s) Binom(c; s, p)``; the report gives ``E[S - c | c]``
 (men outside the store sharing the profile) and ``P(S > c | c)``. Only aggregates by
-``c`` are reported: no profile or specimen leaves the store; from a store, rows of fewer
-than k lineages are pooled and a store below the policy's minimum size is refused
+``c`` are reported: no profile or specimen leaves the store; from a store
+(:func:`patriline.casework.statistics.exposure`), rows of fewer than k lineages are
+pooled (:func:`pool_rows`) and a store below the policy's minimum size is refused
 (:mod:`patriline.stats.disclosure`).
 """
 
@@ -21,12 +22,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from patriline.encoding import Encoded, Layout
+from patriline.encoding import Encoded
 from patriline.errors import InputError
 from patriline.simulate.population import Population, provenance
 from patriline.simulate.reach import KitView, haplotype_classes, kit_view
 
-__all__ = ["ExposureReport", "ExposureRow", "exposure", "exposure_from_store", "pool_rows"]
+__all__ = ["ExposureReport", "ExposureRow", "exposure", "pool_rows"]
 
 
 @dataclass(frozen=True)
@@ -176,35 +177,3 @@ def _kit_loci(country: Population, view: KitView) -> tuple[str, ...]:
     """The kit's loci in the country's layout order (catalog order)."""
     starts = set(view.columns.tolist())
     return tuple(n for n in country.layout.loci if country.layout.slice_of(n).start in starts)
-
-
-def exposure_from_store(db: Any, actor: Any, kit: str, country: Population) -> ExposureReport:
-    """:func:`exposure` for the active specimens of a store (one per person); checks the
-    ``stats`` permission and writes an audit entry.
-
-    A store-wide statistic (docs/safeguards.md): refused for a store of fewer persons
-    than the policy's minimum, and rows of fewer than ``k`` lineages are pooled
-    (:func:`pool_rows`, :mod:`patriline.stats.disclosure`).
-    """
-    from patriline.stats.disclosure import check_store_size, statistics_policy
-
-    db.authorize(actor, "stats")
-    ids, enc = db.encoded(Layout.universal())
-    persons: dict[str, int] = {}
-    for i, sid in enumerate(ids):
-        persons.setdefault(db.person_of(sid), i)
-    policy = statistics_policy()
-    check_store_size(len(persons), "exposure report", policy)
-    rows = np.array(sorted(persons.values()), dtype=np.int64)
-    stored = Encoded(enc.layout, np.ascontiguousarray(enc.values[:, rows]))
-    report = exposure(stored, kit, country)
-    report.rows = pool_rows(report.rows, policy.k)
-    report.provenance = report.provenance | {"disclosure": policy.to_dict()}
-    db.audit(
-        actor,
-        "stats",
-        purpose="reach exposure report",
-        params={"kit": report.kit, "country_males": report.country_males},
-        result={"expected_outside_total": report.expected_outside_total},
-    )
-    return report

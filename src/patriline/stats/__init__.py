@@ -3,7 +3,7 @@
 Modules (imported on use, so that ``import patriline.stats`` stays light):
 
 * :mod:`patriline.stats.mutation` — stepwise mutation model (per-locus rates, Beta uncertainty);
-* :mod:`patriline.stats.reference` — reference populations (file, haplotypes, store);
+* :mod:`patriline.stats.reference_set` — reference populations (a file or haplotypes);
 * :mod:`patriline.stats.frequency` — counting (Clopper–Pearson), Brenner's kappa;
 * :mod:`patriline.stats.dlmix` — discrete Laplace mixture (Andersen et al. 2013);
 * :mod:`patriline.stats.relatedness` — ``likelihood_ratio``, Walsh (2001) TMRCA posteriors;

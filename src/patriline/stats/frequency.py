@@ -26,7 +26,7 @@ from patriline.encoding import EXTRA, MISSING, OFF_LADDER, Layout, encode
 from patriline.errors import InputError
 from patriline.haplotype import AlleleKind, Haplotype
 from patriline.stats.dlmix import DLMixFit
-from patriline.stats.reference import ReferenceSet
+from patriline.stats.reference_set import ReferenceSet
 
 __all__ = [
     "CountEstimate",

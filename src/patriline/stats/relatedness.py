@@ -45,7 +45,7 @@ from patriline.stats.mutation import (
     meioses_posterior,
     observations,
 )
-from patriline.stats.reference import ReferenceSet
+from patriline.stats.reference_set import ReferenceSet
 
 __all__ = [
     "GenerationsPosterior",

@@ -1,10 +1,12 @@
 """A printable, self-contained HTML case report (Jinja2 template, embedded SVG plot).
 
-The report reads the candidate through the store (access checked with the ``stats``
-and ``search_exact`` actions in the case; the candidate must be a hit of an audited
-search of that case; one audit entry written) and shows the profiles side by side, the frequency of the
-trace by each method, the number of matching men, the relatedness LR and the posterior of
-generations to the common ancestor, with a provenance block.
+The report shows the profiles side by side, the frequency of the trace by each method,
+the number of matching men, the relatedness LR and the posterior of generations to the
+common ancestor, with a provenance block. This module computes and renders on plain
+data; the use case :mod:`patriline.casework.reports` reads the candidate and the
+reference through the store (access checked with the ``stats`` and ``search_exact``
+actions in the case; the candidate must be a hit of an audited search of that case; one
+audit entry written).
 """
 
 from __future__ import annotations
@@ -21,9 +23,20 @@ import jinja2
 from patriline._files import write_private
 from patriline.errors import InputError, PatrilineError
 from patriline.haplotype import Haplotype, Status, compare
+from patriline.stats.dlmix import DLMixFit
+from patriline.stats.reference_set import ReferenceSet, load_reference
 from patriline.stats.relatedness import GenerationsPosterior, likelihood_ratio, tmrca_posterior
 
-__all__ = ["ReportRequest", "build_context", "render", "write_report"]
+__all__ = [
+    "Evaluation",
+    "ReportRequest",
+    "build_context",
+    "evaluate",
+    "load_model",
+    "read_trace",
+    "render",
+    "write_html",
+]
 
 TMRCA_MAX_GENERATIONS = 100
 
@@ -32,8 +45,6 @@ TMRCA_MAX_GENERATIONS = 100
 class ReportRequest:
     """What a report is about and how it was asked for (kept in its provenance block)."""
 
-    db_url: str
-    user: str
     case: str
     specimen: str
     trace_file: Path | None = None
@@ -44,14 +55,13 @@ class ReportRequest:
     kit: str | None = None
 
 
-def _trace(request: ReportRequest) -> Haplotype:
+def read_trace(request: ReportRequest) -> Haplotype:
+    """The trace of ``request``: its text, else the first profile of its file."""
     from patriline.haplotype import parse_haplotype_string
 
     if request.trace_text is not None:
         return parse_haplotype_string(request.trace_text, field="haplotype")
     assert request.trace_file is not None
-    from patriline.stats.reference import load_reference
-
     ref = load_reference(request.trace_file)
     if ref.encoded.n_rows == 0:
         raise InputError(f"{request.trace_file}: no trace profile in the file")
@@ -138,68 +148,78 @@ def _method_rows(freq: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def build_context(request: ReportRequest) -> dict[str, Any]:
-    """Everything the template shows; checks access and writes the audit entry."""
-    from patriline.search.api import trace_digest
-    from patriline.stats.dlmix import load_fit
-    from patriline.stats.reference import load_reference
-    from patriline.stats.summary import frequency_summary
-    from patriline.store import Database
+@dataclass
+class Evaluation:
+    """The statistics of one report: the trace against the candidate and a reference."""
 
-    trace = _trace(request)
+    trace: Haplotype
+    candidate: Haplotype
+    model: DLMixFit | None
+    freq: dict[str, Any]
+    lr: dict[str, Any] | None
+    lr_reason: str
+    tmrca: dict[str, Any] | None
+    tmrca_reason: str
+    svg: str
+
+
+def load_model(request: ReportRequest) -> DLMixFit | None:
+    """The dlmix model of ``request.model_file`` (None without one)."""
+    from patriline.stats.dlmix import load_fit
+
     model = load_fit(request.model_file) if request.model_file else None
     if model is not None:
         model.provenance.setdefault("source", str(request.model_file))
-    with Database.open(request.db_url) as db:
-        actor = db.actor(request.user)
-        db.authorize(actor, "stats", request.case)
-        # Reading a named specimen's profile and counting the trace in the store are a
-        # search: check that right (and the case) before anything is read, so that a
-        # refused user cannot tell a stored specimen from an absent one.
-        db.authorize(actor, "search_exact", request.case)
-        # Only a hit of this case's audited searches, never any named specimen.
-        db.require_case_hits(actor, "report", request.case, [request.specimen])
-        candidate = db.haplotype(request.specimen)
-        ref = load_reference(db, user=actor, case=request.case, purpose="frequency")
-        freq = frequency_summary(
-            trace, ref, model=model, population=request.population_dir, kit=request.kit
-        )
-        try:
-            lr_obj = likelihood_ratio(
-                trace, candidate, model or ref, max_meioses=request.max_meioses
-            )
-            lr, lr_reason = lr_obj.to_dict(), ""
-        except PatrilineError as exc:
-            lr, lr_reason = None, str(exc)
-        try:
-            post = tmrca_posterior(trace, candidate, max_generations=TMRCA_MAX_GENERATIONS)
-            tmrca, tmrca_reason, svg = post.to_dict(), "", _plot_svg(post)
-        except PatrilineError as exc:
-            tmrca, tmrca_reason, svg = None, str(exc), ""
-        audit_id = db.audit(
-            actor,
-            "stats",
-            case=request.case,
-            params={
-                "report": "case",
-                "specimen": request.specimen,
-                "trace_sha256": trace_digest(trace),  # no genetic data in the audit log
-            },
-            result={"lr": None if lr is None else lr["lr"], "count": freq["count"]},
-        )
-    rows, comp = _locus_rows(trace, candidate)
+    return model
+
+
+def evaluate(
+    request: ReportRequest,
+    trace: Haplotype,
+    candidate: Haplotype,
+    ref: ReferenceSet,
+    model: DLMixFit | None,
+) -> Evaluation:
+    """Frequencies of the trace in ``ref``, the relatedness LR and the TMRCA posterior
+    (with its plot); a statistic that cannot be computed gives its reason."""
+    from patriline.stats.summary import frequency_summary
+
+    freq = frequency_summary(
+        trace, ref, model=model, population=request.population_dir, kit=request.kit
+    )
+    try:
+        lr_obj = likelihood_ratio(trace, candidate, model or ref, max_meioses=request.max_meioses)
+        lr, lr_reason = lr_obj.to_dict(), ""
+    except PatrilineError as exc:
+        lr, lr_reason = None, str(exc)
+    try:
+        post = tmrca_posterior(trace, candidate, max_generations=TMRCA_MAX_GENERATIONS)
+        tmrca, tmrca_reason, svg = post.to_dict(), "", _plot_svg(post)
+    except PatrilineError as exc:
+        tmrca, tmrca_reason, svg = None, str(exc), ""
+    return Evaluation(trace, candidate, model, freq, lr, lr_reason, tmrca, tmrca_reason, svg)
+
+
+def build_context(
+    request: ReportRequest, ev: Evaluation, *, store: str, user: str, audit_id: int
+) -> dict[str, Any]:
+    """Everything the template shows (``store``: the store's URL without password;
+    ``user``: who asked; ``audit_id``: the report's audit entry)."""
+    freq, lr = ev.freq, ev.lr
+    rows, comp = _locus_rows(ev.trace, ev.candidate)
     created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    asked = {"db_url": store, "user": user, **asdict(request)}
     provenance = {
-        "request": {k: str(v) for k, v in asdict(request).items()},
+        "request": {k: str(v) for k, v in asked.items()},
         "frequency": freq["provenance"],
-        "model": None if model is None else model.provenance,
+        "model": None if ev.model is None else ev.model.provenance,
         "audit_entry": audit_id,
         "created": created,
     }
     return {
         "case": request.case,
         "specimen": request.specimen,
-        "user": request.user,
+        "user": user,
         "created": created,
         "audit_id": audit_id,
         "loci": rows,
@@ -207,17 +227,17 @@ def build_context(request: ReportRequest) -> dict[str, Any]:
         "mismatches": comp.mismatches,
         "steps": comp.steps,
         "freq": freq,
-        "reference_text": f"store {request.db_url} ({freq['provenance']['reference'].get('rows')} specimens)",
+        "reference_text": f"store {store} ({freq['provenance']['reference'].get('rows')} specimens)",
         "methods": _method_rows(freq),
         "matching": freq["matching_men"],
         "matching_text": json.dumps(freq["matching_men"], indent=2, default=str),
         "lr": lr,
         "lr_text": "—" if lr is None else f"{lr['lr']:.4g}",
-        "lr_reason": lr_reason,
-        "tmrca": tmrca,
+        "lr_reason": ev.lr_reason,
+        "tmrca": ev.tmrca,
         "tmrca_max": TMRCA_MAX_GENERATIONS,
-        "tmrca_reason": tmrca_reason,
-        "plot_svg": svg,
+        "tmrca_reason": ev.tmrca_reason,
+        "plot_svg": ev.svg,
         "provenance": json.dumps(provenance, indent=2, default=str),
     }
 
@@ -232,10 +252,10 @@ def render(context: dict[str, Any]) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def write_report(request: ReportRequest, out: str | Path) -> Path:
-    """Build, render and write the report; return its path."""
+def write_html(context: dict[str, Any], out: str | Path) -> Path:
+    """Render ``context`` and write it (owner-only); return the path."""
     path = Path(out)
-    html = render(build_context(request))
+    html = render(context)
     try:
         write_private(path, html)
     except OSError as exc:

@@ -18,7 +18,7 @@ from patriline.stats.dlmix import (
     withhold_disclosive,
 )
 from patriline.stats.frequency import count_matches, dlmix_frequency, kappa_estimate
-from patriline.stats.reference import DesignMatrix, ReferenceSet, design_matrix, load_reference
+from patriline.stats.reference_set import DesignMatrix, ReferenceSet, design_matrix, load_reference
 
 __all__ = [
     "METHODS",
@@ -102,21 +102,19 @@ def frequency_summary(
     fit_clusters: Sequence[int] = range(1, 7),
     population: Any = None,
     kit: str | None = None,
-    user: Any = None,
-    case: str | None = None,
 ) -> dict[str, Any]:
     """Frequency of ``query`` by each method, with intervals, notes and provenance.
 
-    ``reference`` is anything :func:`load_reference` takes. Without ``model`` the dlmix
+    ``reference`` is anything :func:`load_reference` takes (a store is read through
+    :func:`patriline.casework.statistics.frequency`). Without ``model`` the dlmix
     estimate fits a mixture on the fly (clusters chosen by BIC among ``fit_clusters``) on
     the query's loci. A method that cannot answer gives ``{"p": None, "reason": ...}``.
-    ``population``/``kit`` feed :func:`matching_men_summary`. ``user``/``case`` are
-    needed when ``reference`` is a store (the read is authorised as a search and audited).
+    ``population``/``kit`` feed :func:`matching_men_summary`.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InputError(f"unknown method(s) {', '.join(unknown)} (choose from {METHODS})")
-    ref: ReferenceSet = load_reference(reference, user=user, case=case, purpose="frequency")
+    ref: ReferenceSet = load_reference(reference)
     count = count_matches(query, ref, level)
     out: dict[str, Any] = {
         "haplotype": str(query),

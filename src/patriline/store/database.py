@@ -1002,7 +1002,7 @@ class Database:
         from patriline.store.expunge import expunge
 
         report = expunge(self, actor, specimen, reason)
-        self._purge_index()
+        _purge_index(self)
         return report
 
     def apply_retention(self, actor: Actor, today: Any = None) -> Any:
@@ -1011,24 +1011,8 @@ class Database:
 
         reports = apply_retention(self, actor, today)
         if reports:
-            self._purge_index()
+            _purge_index(self)
         return reports
-
-    def _purge_index(self) -> None:
-        from patriline.search.api import purge_index  # type: ignore[import-not-found,unused-ignore]
-
-        purge_index(self)
-
-    # ------------------------------------------------------------------ delegation
-    def search(self, *args: Any, **kwargs: Any) -> Any:
-        from patriline.search.api import search  # type: ignore[import-not-found,unused-ignore]
-
-        return search(self, *args, **kwargs)
-
-    def expand(self, *args: Any, **kwargs: Any) -> Any:
-        from patriline.pedigree.expand import expand  # type: ignore[import-not-found,unused-ignore]
-
-        return expand(self, *args, **kwargs)
 
     # ------------------------------------------------------------------ info
     def info(self) -> StoreInfo:
@@ -1064,6 +1048,13 @@ class Database:
                     ).scalar_one()
                 ),
             )
+
+
+def _purge_index(db: Database) -> None:
+    # Until expungement moves to patriline.casework.expunge (which calls it itself).
+    from patriline.casework.searching import purge_index
+
+    purge_index(db)
 
 
 def _redact(url: str) -> str:

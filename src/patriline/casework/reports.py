@@ -1,0 +1,64 @@
+"""The printable case report: access, the case's hits, the store reads, audit.
+
+The statistics and the rendering are :mod:`patriline.stats.report` (plain data); this
+use case checks the ``stats`` and ``search_exact`` rights in the case before anything
+is read (so that a refused user cannot tell a stored specimen from an absent one),
+reads only a hit of the case's audited searches, reads the store as the reference
+population of the trace's frequency (:func:`patriline.casework.statistics.reference`)
+and writes one audit entry naming the trace by its digest (no genetic data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from patriline.search.api import trace_digest
+from patriline.stats.report import (
+    ReportRequest,
+    build_context,
+    evaluate,
+    load_model,
+    read_trace,
+    write_html,
+)
+
+if TYPE_CHECKING:
+    from patriline.casework.session import Session
+
+__all__ = ["report", "write_report"]
+
+
+def report(session: Session, request: ReportRequest) -> dict[str, Any]:
+    """Everything the report shows (the template's context); checks access and writes
+    the audit entry."""
+    from patriline.casework.statistics import reference
+
+    db = session.store
+    trace = read_trace(request)
+    model = load_model(request)
+    session.authorize("stats", request.case)
+    # Reading a named specimen's profile and counting the trace in the store are a
+    # search: check that right (and the case) before anything is read.
+    session.authorize("search_exact", request.case)
+    # Only a hit of this case's audited searches, never any named specimen.
+    db.require_case_hits(session.actor, "report", request.case, [request.specimen])
+    candidate = db.haplotype(request.specimen)
+    ref = reference(session, case=request.case, purpose="frequency")
+    ev = evaluate(request, trace, candidate, ref, model)
+    audit_id = session.audit(
+        "stats",
+        case=request.case,
+        params={
+            "report": "case",
+            "specimen": request.specimen,
+            "trace_sha256": trace_digest(trace),  # no genetic data in the audit log
+        },
+        result={"lr": None if ev.lr is None else ev.lr["lr"], "count": ev.freq["count"]},
+    )
+    return build_context(request, ev, store=ref.source, user=session.user, audit_id=audit_id)
+
+
+def write_report(session: Session, request: ReportRequest, out: str | Path) -> Path:
+    """Build, render and write the report (owner-only file); return its path."""
+    return write_html(report(session, request), out)
