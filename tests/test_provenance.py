@@ -25,7 +25,7 @@ from patriline.simulate.output import write_population
 from patriline.simulate.reach import reach
 from patriline.stats.dlmix import fit, load_fit
 from patriline.stats.mutation import StepwiseModel
-from patriline.stats.reference import ReferenceSet
+from patriline.stats.reference_set import ReferenceSet
 from patriline.stats.summary import fit_reference, frequency_summary
 from patriline.testing import simulate_family
 
