@@ -132,8 +132,12 @@ def test_fit_model_and_report__are_0600(tmp_path: Path) -> None:
         Session(db, actor).import_file(ref)
         Session(db, actor).open_case("C1", purpose="test", legal_basis="test")
     out = tmp_path / "report.html"
+    # A report reads only hits of the case's audited searches: search first.
+    assert main(["search", "--db", str(db_path), "--user", "alice", "--case", "C1",
+                 "--haplotype", TRACE]) == 0  # fmt: skip
     report = ["report", "--db", str(db_path), "--user", "alice", "--case", "C1"]
-    assert main([*report, "--specimen", "S1", "--haplotype", TRACE, "--out", str(out)]) == 0
+    # S17 carries TRACE exactly (DYS19 13 + 17 % 4 = 14, DYS390 22 + 17 % 5 = 24): a hit.
+    assert main([*report, "--specimen", "S17", "--haplotype", TRACE, "--out", str(out)]) == 0
     assert _mode(out) == 0o600
     model = tmp_path / "model.json"
     fit = ["fit", str(ref), "--clusters", "2", "--starts", "1", "--out", str(model)]
