@@ -15,7 +15,8 @@ import pytest
 
 from patriline.casework import Session
 from patriline.reference import default_catalog
-from patriline.store import Database, importer
+from patriline.store import Database
+from patriline.store import batches as importer
 
 
 def _write_csv(path: Path, n: int, prefix: str, seed: int = 0) -> None:
@@ -37,7 +38,7 @@ def _write_csv(path: Path, n: int, prefix: str, seed: int = 0) -> None:
 CHILD = textwrap.dedent(
     """
     import sys
-    import patriline.store.importer as importer
+    import patriline.store.batches as importer
     from patriline.casework import Session
     from patriline.store import Database
     importer.CHUNK = 1000  # report progress often, so the kill lands mid-import

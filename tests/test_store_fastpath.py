@@ -21,10 +21,10 @@ from patriline.errors import InputError
 from patriline.haplotype import Haplotype
 from patriline.io import read, read_encoded
 from patriline.store import Database
-from patriline.store import importer as _importer
-from patriline.store.bulk import canonical_texts, prepare_encoded, row_bytes
-from patriline.store.importer import file_sha256
-from patriline.store.prepare import prepare
+from patriline.store import batches as _importer
+from patriline.store.batches import file_sha256
+from patriline.store.encoded_rows import canonical_texts, prepare_encoded, row_bytes
+from patriline.store.record_rows import prepare
 from patriline.store.schema import haplotypes, import_batches, meta, persons, removals, specimens
 from plugins.postgres import record
 from test_store_import import _haplotypes

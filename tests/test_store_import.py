@@ -16,7 +16,7 @@ from patriline.errors import InputError
 from patriline.haplotype import Allele, AlleleKind, Haplotype
 from patriline.reference import default_catalog
 from patriline.store import Database
-from patriline.store.prepare import RowEncoder
+from patriline.store.record_rows import RowEncoder
 from plugins.postgres import record, records
 
 

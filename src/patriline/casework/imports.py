@@ -2,8 +2,8 @@
 and reject file; a refused (atomic) import is audited.
 
 Files are read with :func:`patriline.io.read_encoded` (columnar, no per-row objects) and
-laid out for the store by :func:`patriline.store.bulk.prepare_encoded`; records already
-read go through :func:`patriline.store.prepare.prepare`. Both give the same rows.
+laid out for the store by :func:`patriline.store.encoded_rows.prepare_encoded`; records already
+read go through :func:`patriline.store.record_rows.prepare`. Both give the same rows.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from patriline.errors import InputError
 from patriline.io.encoded import EncodedRead
 from patriline.io.model import Problem, Record
 from patriline.store import audit as _audit
-from patriline.store.importer import file_sha256, write_haplotype_batch
-from patriline.store.prepare import Prepared, prepare
+from patriline.store.batches import file_sha256, write_haplotype_batch
+from patriline.store.record_rows import Prepared, prepare
 from patriline.store.records import ImportSummary
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def import_encoded(
     The columnar twin of :func:`import_records` (same checks, rows, conflicts, provenance
     and audit); ``read.problems`` are the rows the reader rejected.
     """
-    from patriline.store.bulk import prepare_encoded
+    from patriline.store.encoded_rows import prepare_encoded
 
     session.authorize(Action.IMPORT)
     try:

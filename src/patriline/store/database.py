@@ -1,7 +1,10 @@
-"""``Database``: the one object the CLI, the service and the engines talk to.
+"""``Database``: persistence only — the connection, repository reads, the data the
+engines read, and the audit-chain primitives.
 
-See ``docs/architecture.md`` ("store") for the contract and ``docs/store.md`` for the
-schema, formats and methods.
+Who may do what, and what is audited, is :mod:`patriline.casework`'s (a ``Session``);
+the low-level writers it calls are in ``store/users.py``, ``cases.py``, ``batches.py``,
+``links.py``, ``identity.py`` and ``expunge.py``. See ``docs/architecture.md``
+("store") for the contract and ``docs/store.md`` for the schema, formats and methods.
 """
 
 from __future__ import annotations
@@ -10,28 +13,23 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from patriline import __version__
 from patriline._files import private_dir
-from patriline.encoding import EXTRA, Encoded, Layout
+from patriline.encoding import Encoded, Layout
 from patriline.errors import AccessDenied, ConflictError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.store import audit as _audit
 from patriline.store import migrate
 from patriline.store.access import Actor, Approval, Case
 from patriline.store.engine import make_engine, normalize_url, read_connection, write_transaction
-from patriline.store.importer import lookup
+from patriline.store.reads import encoded_rows
 from patriline.store.records import Link, SpecimenInfo, StoreInfo
 from patriline.store.schema import (
-    audit_log,
-    cases,
     haplotypes,
-    identities,
-    import_batches,
     meta,
     paternal_links,
     persons,
@@ -267,7 +265,7 @@ class Database:
                 .where(specimens.c.active.is_(True))
                 .order_by(haplotypes.c.seq)
             ).all()
-            return self._encoded_rows(conn, rows, layout)
+            return encoded_rows(conn, self.layout, rows, layout)
 
     def encoded_of(
         self, specimen_ids: Iterable[str], layout: Layout | None = None
@@ -275,7 +273,7 @@ class Database:
         """IDs and encoded haplotypes of the given specimens (active or not; absent ones
         left out), read from the stored encoded rows in one query per 5,000 specimens —
         no text is parsed except for alleles held aside (EXTRA)."""
-        from patriline.store.importer import _IN_CHUNK
+        from patriline.store.batches import _IN_CHUNK
 
         wanted = list(dict.fromkeys(specimen_ids))
         with self.read() as conn:
@@ -286,45 +284,7 @@ class Database:
                         haplotypes.c.specimen.in_(wanted[i : i + _IN_CHUNK])
                     )
                 ).all()
-            return self._encoded_rows(conn, rows, layout)
-
-    def _encoded_rows(
-        self, conn: Connection, rows: Sequence[Any], layout: Layout | None
-    ) -> tuple[list[str], Encoded]:
-        stored = self.layout
-        ids = [r[0] for r in rows]
-        ncol = stored.n_columns
-        if rows:
-            flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<i2")
-            matrix = flat.astype(np.int16).reshape(len(rows), ncol)
-        else:
-            matrix = np.zeros((0, ncol), dtype=np.int16)
-        extra_rows = [int(i) for i in np.flatnonzero((matrix == EXTRA).any(axis=1))]
-        texts = dict(
-            lookup(
-                conn,
-                haplotypes.c.specimen,
-                [ids[i] for i in extra_rows],
-                haplotypes.c.canonical,
-            )
-        )
-        target = layout or stored
-        if target == stored:
-            values = np.ascontiguousarray(matrix.T)
-        else:
-            values = np.full((target.n_columns, len(rows)), -1, dtype=np.int16)
-            src = {c: i for i, c in enumerate(stored.columns)}
-            for j, col in enumerate(target.columns):
-                if col in src:
-                    values[j] = matrix[:, src[col]]
-        extras = {}
-        copies = dict(zip(target.loci, target.copies, strict=True))
-        for i in extra_rows:
-            h = parse_haplotype_string(texts[ids[i]])
-            for name, allele in h.alleles.items():
-                if name in copies and len(allele.values) > copies[name]:
-                    extras[(i, name)] = allele
-        return ids, Encoded(target, values, extras)
+            return encoded_rows(conn, self.layout, rows, layout)
 
     def haplotype(self, specimen: str) -> Haplotype:
         """The haplotype of ``specimen`` (:class:`NotFound` if absent or expunged)."""
@@ -485,36 +445,9 @@ class Database:
     # ------------------------------------------------------------------ info
     def info(self) -> StoreInfo:
         """Counts of specimens by category, persons, links, cases, audit entries."""
+        from patriline.store.reads import store_info
 
-        def n(conn: Connection, table: Any) -> int:
-            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-
-        with self.read() as conn:
-            by_cat = {
-                r[0]: int(r[1])
-                for r in conn.execute(
-                    select(specimens.c.category, func.count()).group_by(specimens.c.category)
-                )
-            }
-            return StoreInfo(
-                url=_redact(self.url),
-                dialect=self.dialect,
-                revision=migrate.current_revision(conn),
-                specimens=sum(by_cat.values()),
-                specimens_by_category=by_cat,
-                persons=n(conn, persons),
-                identities=n(conn, identities),
-                links=n(conn, paternal_links),
-                cases=n(conn, cases),
-                users=n(conn, users),
-                audit_entries=n(conn, audit_log),
-                batches=n(conn, import_batches),
-                change_seq=int(
-                    conn.execute(
-                        select(meta.c.value).where(meta.c.key == "change_seq")
-                    ).scalar_one()
-                ),
-            )
+        return store_info(self, _redact(self.url))
 
 
 def _redact(url: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, or_, select
 
 from patriline.errors import InputError, NotFound
 from patriline.store import audit as _audit
-from patriline.store.importer import bump_seq
+from patriline.store.batches import bump_seq
 from patriline.store.records import ExpungeReport
 from patriline.store.schema import (
     haplotypes,

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 
 from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
 from patriline.store import audit as _audit
-from patriline.store.importer import _IN_CHUNK, file_sha256, lookup
+from patriline.store.batches import _IN_CHUNK, file_sha256, lookup
 from patriline.store.schema import identities, meta, persons
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype, parse_haplotype_string
-from patriline.store.importer import _IN_CHUNK
+from patriline.store.batches import _IN_CHUNK
 from patriline.store.records import Link
 from patriline.store.schema import haplotypes, paternal_links, specimens
 

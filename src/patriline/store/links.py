@@ -24,7 +24,7 @@ from patriline import __version__
 from patriline.errors import ConflictError, InputError, truncate
 from patriline.ids import id_problem
 from patriline.store import audit as _audit
-from patriline.store.importer import _IN_CHUNK, _bulk, lookup
+from patriline.store.batches import _IN_CHUNK, _bulk, lookup
 from patriline.store.lineage import _INDEX_WALK, _ancestor_links, _index_walk
 from patriline.store.records import Link
 from patriline.store.schema import import_batches, paternal_links, persons

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from patriline.store.prepare import Prepared
+from patriline.store.record_rows import Prepared
 from patriline.store.records import Conflict, ImportSummary
 from patriline.store.schema import haplotypes, import_batches, meta, persons, removals, specimens
 
