@@ -287,3 +287,16 @@ def test_read_links__recorded_keeps_strict_order_of_late_parser_errors(
     assert _outcome(path, recorded=partial(links_to_check, db)) == _outcome(path)
     with pytest.raises(InputError, match="not both"):
         read_links(path, existing=[("A", "B")], recorded=partial(links_to_check, db))
+
+
+def test_link__one_type_for_readers_pedigree_and_store(store_fixture: Database) -> None:
+    import patriline.links
+    import patriline.pedigree
+    import patriline.store
+
+    assert patriline.store.Link is patriline.pedigree.Link is patriline.links.Link
+    db = store_fixture
+    # a link as a reader gives it (no source, no confidence, a line) goes into the store as is
+    read = PedLink("S1", "F1", None, None, 7)
+    Session(db, db.actor("admin")).insert_links([read], source="f.csv")
+    assert db.links() == [Link("S1", "F1", "f.csv", 1.0)]

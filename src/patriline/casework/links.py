@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patriline.casework.access import Action
+from patriline.links import Link
 from patriline.store import links as _links
-from patriline.store.records import Link
 
 if TYPE_CHECKING:
     from patriline.casework.session import Session
@@ -59,13 +59,4 @@ def import_links(
         hide_existing=True,
     )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    links = [
-        Link(
-            lk.son,
-            lk.father,
-            lk.source or "unknown",
-            1.0 if lk.confidence is None else lk.confidence,
-        )
-        for lk in result.links
-    ]
-    return result, insert_links(session, links, source=str(path), file_hash=digest)
+    return result, insert_links(session, result.links, source=str(path), file_hash=digest)

@@ -22,12 +22,13 @@ from patriline._files import private_dir
 from patriline.encoding import Encoded, Layout
 from patriline.errors import AccessDenied, ConflictError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
+from patriline.links import Link
 from patriline.store import audit as _audit
 from patriline.store import migrate
 from patriline.store.access import Actor, Approval, Case
 from patriline.store.engine import make_engine, normalize_url, read_connection, write_transaction
 from patriline.store.reads import encoded_rows
-from patriline.store.records import Link, SpecimenInfo, StoreInfo
+from patriline.store.records import SpecimenInfo, StoreInfo
 from patriline.store.schema import (
     haplotypes,
     meta,

@@ -23,10 +23,10 @@ from sqlalchemy.engine import Connection
 from patriline import __version__
 from patriline.errors import ConflictError, InputError, truncate
 from patriline.ids import id_problem
+from patriline.links import Link
 from patriline.store import audit as _audit
 from patriline.store.batches import _IN_CHUNK, _bulk, lookup
 from patriline.store.lineage import _INDEX_WALK, _ancestor_links, _index_walk
-from patriline.store.records import Link
 from patriline.store.schema import import_batches, paternal_links, persons
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def insert_links(
             raise InputError(
                 f"link {link.son!r} → {link.father!r}: a person cannot be his own father"
             )
-        if not 0.0 <= link.confidence <= 1.0:
+        if link.confidence is not None and not 0.0 <= link.confidence <= 1.0:
             raise InputError(
                 f"link {link.son!r} → {link.father!r}: confidence {link.confidence} is not in [0, 1]"
             )
@@ -169,8 +169,8 @@ def insert_links(
                 (
                     x.son,
                     x.father,
-                    source if x.source in ("", "unknown") else x.source,
-                    float(x.confidence),
+                    source if x.source in (None, "", "unknown") else x.source,
+                    1.0 if x.confidence is None else float(x.confidence),
                     batch_id,
                 )
                 for x in new
