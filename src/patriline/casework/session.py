@@ -11,11 +11,11 @@ authenticated request to the lab service).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patriline.casework import auditing, cases, expunge, identities, imports, users
 from patriline.casework import links as linking
@@ -23,7 +23,17 @@ from patriline.casework.access import action_of, check
 from patriline.errors import AccessDenied
 from patriline.store import Actor, AuditRecord, Case, Database
 from patriline.store import cases as _cases
+from patriline.store.audit import Anchor, AuditEntry, VerifyResult
 from patriline.store.records import ExpungeReport, ImportSummary
+
+if TYPE_CHECKING:
+    from patriline.io.encoded import EncodedRead
+    from patriline.io.model import Problem, Record
+    from patriline.pedigree.links_io import LinkReadResult
+    from patriline.store.identity import IdentityImport
+
+#: A progress callback: ``(done, total)``.
+Progress = Callable[[int, int], None]
 
 __all__ = ["Session"]
 
@@ -171,16 +181,52 @@ class Session:
     def open_case(self, case: str, *, purpose: str, legal_basis: str) -> Case:
         return cases.open_case(self, case, purpose=purpose, legal_basis=legal_basis)
 
-    def approve_case(self, case: str, **terms: Any) -> Case:
-        """See :func:`patriline.casework.cases.approve_case` (familial, kind, trace, bounds)."""
-        return cases.approve_case(self, case, **terms)
+    def approve_case(
+        self,
+        case: str,
+        *,
+        familial: bool = True,
+        kind: str = "search",
+        trace_sha256: str | None = None,
+        max_mismatches: int | None = None,
+        max_steps: int | None = None,
+        min_loci: int | None = None,
+    ) -> Case:
+        """See :func:`patriline.casework.cases.approve_case`."""
+        return cases.approve_case(
+            self,
+            case,
+            familial=familial,
+            kind=kind,
+            trace_sha256=trace_sha256,
+            max_mismatches=max_mismatches,
+            max_steps=max_steps,
+            min_loci=min_loci,
+        )
 
     def revoke_approvals(self, case: str) -> int:
         return cases.revoke_approvals(self, case)
 
-    def use_approval(self, case: str, **request: Any) -> int:
-        """See :func:`patriline.casework.cases.use_approval` (kind, trace, bounds)."""
-        return cases.use_approval(self, case, **request)
+    def use_approval(
+        self,
+        case: str,
+        *,
+        kind: str,
+        trace_sha256: str | None,
+        max_mismatches: int | None,
+        max_steps: int | None,
+        min_loci: int,
+    ) -> int:
+        """See :func:`patriline.casework.cases.use_approval`."""
+        return cases.use_approval(
+            self,
+            case,
+            kind=kind,
+            trace_sha256=trace_sha256,
+            max_mismatches=max_mismatches,
+            max_steps=max_steps,
+            min_loci=min_loci,
+        )
 
     def case(self, case: str) -> Case:
         return cases.case(self, case)
@@ -191,26 +237,87 @@ class Session:
     def require_case_hits(self, action: str, case: str, specimens: Sequence[str]) -> None:
         cases.require_case_hits(self, action, case, specimens)
 
-    def audit_entries(self, *, case: str | None = None, limit: int | None = None) -> list[Any]:
+    def audit_entries(
+        self, *, case: str | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
         return auditing.audit_entries(self, case=case, limit=limit)
 
-    def verify_audit(self, anchors: Sequence[Any] = ()) -> Any:
+    def verify_audit(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
         return auditing.verify_audit(self, anchors)
 
-    def audit_anchor(self) -> Any:
+    def audit_anchor(self) -> Anchor:
         return auditing.audit_anchor(self)
 
-    def import_records(self, records: Sequence[Any], **options: Any) -> ImportSummary:
+    def import_records(
+        self,
+        records: Sequence[Record],
+        *,
+        file: str = "<records>",
+        file_hash: str | None = None,
+        format: str | None = None,
+        rows: int | None = None,
+        problems: Sequence[Problem] = (),
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_records`."""
-        return imports.import_records(self, records, **options)
+        return imports.import_records(
+            self,
+            records,
+            file=file,
+            file_hash=file_hash,
+            format=format,
+            rows=rows,
+            problems=problems,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
 
-    def import_encoded(self, read: Any, **options: Any) -> ImportSummary:
+    def import_encoded(
+        self,
+        read: EncodedRead,
+        *,
+        file_hash: str | None = None,
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_encoded`."""
-        return imports.import_encoded(self, read, **options)
+        return imports.import_encoded(
+            self,
+            read,
+            file_hash=file_hash,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
 
-    def import_file(self, path: str | Path, **options: Any) -> ImportSummary:
+    def import_file(
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_file`."""
-        return imports.import_file(self, path, **options)
+        return imports.import_file(
+            self,
+            path,
+            format=format,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
 
     def insert_links(
         self, links: Iterable[Any], *, source: str, file_hash: str | None = None
@@ -219,7 +326,7 @@ class Session:
 
     def import_links(
         self, path: str | Path, *, format: str | None = None, lenient: bool = False
-    ) -> Any:
+    ) -> tuple[LinkReadResult, dict[str, int]]:
         return linking.import_links(self, path, format=format, lenient=lenient)
 
     def set_identity(self, person: str, data: dict[str, Any], key: str | bytes) -> None:
@@ -227,7 +334,7 @@ class Session:
 
     def import_identities(
         self, path: str | Path, key: str | bytes, *, lenient: bool = False
-    ) -> Any:
+    ) -> IdentityImport:
         return identities.import_identities(self, path, key, lenient=lenient)
 
     def identity(self, case: str | Case, person: str, key: str | bytes) -> dict[str, Any]:
