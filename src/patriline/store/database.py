@@ -312,23 +312,10 @@ class Database:
             ]
 
     def specimen_info(self, specimen: str) -> SpecimenInfo:
-        with self.read() as conn:
-            r = conn.execute(select(specimens).where(specimens.c.id == specimen)).first()
-        if r is None:
-            raise NotFound(f"no specimen {specimen!r} in the store")
-        return SpecimenInfo(
-            r.id,
-            r.person,
-            r.category,
-            r.kit,
-            r.collected_at,
-            r.agency,
-            r.legal_basis,
-            r.consent_ref,
-            r.retention_until,
-            r.batch_id,
-            bool(r.active),
-        )
+        """What the store knows of ``specimen`` besides its haplotype (:class:`NotFound`)."""
+        from patriline.store.reads import specimen_info
+
+        return specimen_info(self, specimen)
 
     def person_of(self, specimen: str) -> str:
         return self.specimen_info(specimen).person

@@ -1,4 +1,5 @@
-"""Reads of the store for the engines and the front-ends: encoded matrices, counts."""
+"""Reads of the store for the engines and the front-ends: encoded matrices, specimen
+metadata, counts."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from patriline.encoding import EXTRA, Encoded, Layout
+from patriline.errors import NotFound
 from patriline.haplotype import parse_haplotype_string
 from patriline.store import migrate
 from patriline.store.batches import lookup
-from patriline.store.records import StoreInfo
+from patriline.store.records import SpecimenInfo, StoreInfo
 from patriline.store.schema import (
     audit_log,
     cases,
@@ -30,7 +32,7 @@ from patriline.store.schema import (
 if TYPE_CHECKING:
     from patriline.store.database import Database
 
-__all__ = ["encoded_rows", "store_info"]
+__all__ = ["encoded_rows", "specimen_info", "store_info"]
 
 
 def encoded_rows(
@@ -72,6 +74,27 @@ def encoded_rows(
             if name in copies and len(allele.values) > copies[name]:
                 extras[(i, name)] = allele
     return ids, Encoded(target, values, extras)
+
+
+def specimen_info(db: Database, specimen: str) -> SpecimenInfo:
+    """What the store knows of ``specimen`` besides its haplotype (never an identity)."""
+    with db.read() as conn:
+        r = conn.execute(select(specimens).where(specimens.c.id == specimen)).first()
+    if r is None:
+        raise NotFound(f"no specimen {specimen!r} in the store")
+    return SpecimenInfo(
+        r.id,
+        r.person,
+        r.category,
+        r.kit,
+        r.collected_at,
+        r.agency,
+        r.legal_basis,
+        r.consent_ref,
+        r.retention_until,
+        r.batch_id,
+        bool(r.active),
+    )
 
 
 def store_info(db: Database, url: str) -> StoreInfo:
