@@ -32,11 +32,10 @@ def cases_fixture(store_fixture: Any) -> Any:
     """A small lineage with links, an analyst, two supervisors and an open case C1."""
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.add_user(admin, "sue", "supervisor")
-    db.add_user(admin, "sam", "supervisor")
-    db.import_records(
-        db.actor("ann"),
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).add_user("sue", "supervisor")
+    Session(db, admin).add_user("sam", "supervisor")
+    Session(db, db.actor("ann")).import_records(
         [
             record("father", FATHER, person="F"),
             record("son", SON, person="S"),
@@ -45,13 +44,15 @@ def cases_fixture(store_fixture: Any) -> Any:
     )
     from patriline.store.records import Link
 
-    db.insert_links(admin, [Link("S", "F"), Link("S2", "F")], source="test")
-    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
+    Session(db, admin).insert_links([Link("S", "F"), Link("S2", "F")], source="test")
+    Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     return db
 
 
 def _denied(db: Any) -> list[Any]:
-    return [e for e in db.audit_entries(db.actor("admin")) if e.action == "access_denied"]
+    return [
+        e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "access_denied"
+    ]
 
 
 def test_migration__head_has_the_approvals_table(cases_fixture: Any) -> None:
@@ -63,14 +64,14 @@ def test_migration__head_has_the_approvals_table(cases_fixture: Any) -> None:
 def test_approval__names_a_trace_and_bounds(cases_fixture: Any) -> None:
     db = cases_fixture
     with pytest.raises(InputError, match="names its trace"):
-        db.approve_case(db.actor("sue"), "C1", max_mismatches=2)
+        Session(db, db.actor("sue")).approve_case("C1", max_mismatches=2)
     with pytest.raises(InputError, match="names its bounds"):
-        db.approve_case(db.actor("sue"), "C1", trace_sha256="a" * 64)
+        Session(db, db.actor("sue")).approve_case("C1", trace_sha256="a" * 64)
     with pytest.raises(InputError, match="below the floor"):
         approve(db, "sue", "C1", FATHER, max_mismatches=2, min_loci=3)
     with pytest.raises(AccessDenied, match="may not case_approve"):
         approve(db, "ann", "C1", FATHER, max_mismatches=2)
-    db.open_case(db.actor("sue"), "C3", purpose="p", legal_basis="l")
+    Session(db, db.actor("sue")).open_case("C3", purpose="p", legal_basis="l")
     with pytest.raises(AccessDenied, match="another supervisor"):
         approve(db, "sue", "C3", FATHER, max_mismatches=2)  # four eyes
     assert db.approvals("C3") == []
@@ -85,7 +86,7 @@ def test_approval__row_and_audit_entry_in_one_transaction(cases_fixture: Any) ->
     assert a.trace_sha256 == trace_digest(parse_haplotype_string(FATHER))
     assert (a.uses_left, a.used, a.revoked) == (policy.approval_max_uses, 0, False)
     assert a.expires_at > a.approved_at
-    entry = next(e for e in db.audit_entries(db.actor("admin")) if e.id == a.audit_id)
+    entry = next(e for e in Session(db, db.actor("admin")).audit_entries() if e.id == a.audit_id)
     assert entry.action == "case_approve" and entry.case == "C1"
     assert entry.params["trace_sha256"] == a.trace_sha256
     assert entry.params["expires_at"] == a.expires_at
@@ -105,7 +106,7 @@ def test_familial__other_trace_is_refused_and_audited(cases_fixture: Any) -> Non
     with pytest.raises(AccessDenied, match="no familial approval of case 'C1' covers this trace"):
         Session(db, "ann").search("C1", SON, max_mismatches=2)
     entry = _denied(db)[-1]
-    assert entry.params == {"action": "search_familial", "case": "C1"}
+    assert entry.params == {"action": "search_familial", "case": "C1", "via": "local"}
     assert entry.result["trace_sha256"] == trace_digest(parse_haplotype_string(SON))
 
 
@@ -119,7 +120,9 @@ def test_familial__bounds_beyond_the_approval_are_refused(cases_fixture: Any) ->
     with pytest.raises(AccessDenied, match="covers"):
         Session(db, "ann").search("C1", FATHER, max_steps=1)  # no mismatch bound: beyond 1
     got = Session(db, "ann").search("C1", FATHER, max_mismatches=1, min_loci=12)
-    entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_familial"][-1]
+    entry = [
+        e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "search_familial"
+    ][-1]
     assert entry.params["approval"] == db.approvals("C1")[0].id
     assert [c.specimen for c in got.candidates] == ["father", "son"]
 
@@ -157,7 +160,7 @@ def test_familial__revoked_approval_allows_nothing(cases_fixture: Any) -> None:
     db = cases_fixture
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
     approve(db, "sam", "C1", SON, max_mismatches=2)
-    assert db.revoke_approvals(db.actor("sam"), "C1") == 2
+    assert Session(db, db.actor("sam")).revoke_approvals("C1") == 2
     with pytest.raises(AccessDenied, match="needs approval"):
         Session(db, "ann").search("C1", SON, max_mismatches=2)
     assert all(a.revoked for a in db.approvals("C1"))
@@ -194,7 +197,7 @@ def test_expand__needs_approval_and_a_hit_of_the_case(cases_fixture: Any) -> Non
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
     with pytest.raises(AccessDenied, match="not a hit: son"):
         Session(db, ann).expand("C1", "son", generations=1)
-    assert _denied(db)[-1].params == {"action": "expand", "case": "C1"}
+    assert _denied(db)[-1].params == {"action": "expand", "case": "C1", "via": "local"}
     Session(db, "ann").search("C1", FATHER, max_mismatches=2)  # returns father and son
     e = Session(db, ann).expand("C1", "son", generations=1)
     assert {m.person for m in e.members} >= {"F", "S"}
@@ -202,7 +205,7 @@ def test_expand__needs_approval_and_a_hit_of_the_case(cases_fixture: Any) -> Non
         Session(db, ann).expand("C1", ["son", "other"], generations=1)
     # An explicit reason instead of a search, kept in the audit entry.
     Session(db, ann).expand("C1", "other", generations=1, reason="named by the court order")
-    entry = [x for x in db.audit_entries(db.actor("admin")) if x.action == "expand"][-1]
+    entry = [x for x in Session(db, db.actor("admin")).audit_entries() if x.action == "expand"][-1]
     assert entry.params["reason"] == "named by the court order"
     assert entry.params["specimens"] == ["other"]
 
@@ -266,4 +269,4 @@ def test_migration__0001_store_upgrades_and_old_approval_no_longer_counts(
         assert db.approvals("OLD") == []
         assert not db.case("OLD").familial_approved
         with pytest.raises(AccessDenied, match="needs approval"):
-            db.authorize(db.actor("admin"), "search_familial", "OLD")
+            Session(db, db.actor("admin")).authorize("search_familial", "OLD")

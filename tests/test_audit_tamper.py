@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.store import Database
 from patriline.store.audit import BOUND, Anchor, bound_row_hash
@@ -35,15 +36,15 @@ def _populated(url: str) -> tuple[Database, Anchor]:
     """admin, a batch of 3 specimens, analyst ana, supervisor sup, case C1 approved by sup."""
     db = Database.create(url, "admin")
     admin = db.actor("admin")
-    db.import_records(admin, records(3))  # entry 3
-    db.add_user(admin, "ana", "analyst")  # 4
-    db.add_user(admin, "sup", "supervisor")  # 5
+    Session(db, admin).import_records(records(3))  # entry 3
+    Session(db, admin).add_user("ana", "analyst")  # 4
+    Session(db, admin).add_user("sup", "supervisor")  # 5
     ana = db.actor("ana")
-    db.open_case(ana, "C1", purpose="burglary 12/2024", legal_basis="CPA s.63")  # 6
-    db.open_case(ana, "C2", purpose="robbery 01/2025", legal_basis="CPA s.63")  # 7
-    db.approve_case(db.actor("sup"), "C1", trace_sha256="a" * 64, max_mismatches=2)  # 8
+    Session(db, ana).open_case("C1", purpose="burglary 12/2024", legal_basis="CPA s.63")  # 6
+    Session(db, ana).open_case("C2", purpose="robbery 01/2025", legal_basis="CPA s.63")  # 7
+    Session(db, db.actor("sup")).approve_case("C1", trace_sha256="a" * 64, max_mismatches=2)  # 8
     for i in range(3):  # 9, 10, 11
-        db.audit(ana, "search_exact", case="C1", params={"q": i}, result={"hits": i})
+        Session(db, ana).audit("search_exact", case="C1", params={"q": i}, result={"hits": i})
     assert db.verify_audit().ok
     return db, db.audit_anchor()
 
@@ -335,8 +336,8 @@ def test_guard__postgres_application_role_cannot_update_delete_or_truncate(
     app = Database.open(app_url)
     try:
         admin = app.actor("admin")
-        app.add_user(admin, "eve", "auditor")  # the role does its normal work
-        app.audit(admin, "stats", params={}, result={})
+        Session(app, admin).add_user("eve", "auditor")  # the role does its normal work
+        Session(app, admin).audit("stats", params={}, result={})
         with app.engine.connect() as conn, conn.begin() as tx:
             assert "permission denied" in _refused(conn, "UPDATE audit_log SET purpose = 'm'")
             assert "permission denied" in _refused(conn, "DELETE FROM audit_log")
@@ -373,11 +374,11 @@ def test_upgrade_from_0001_binds_existing_rows(store_url_fixture: str) -> None:
 
     db = Database.create(store_url_fixture, "admin")  # what an older patriline wrote
     admin = db.actor("admin")
-    db.import_records(admin, records(3))
-    db.add_user(admin, "ana", "analyst")
-    db.add_user(admin, "sup", "supervisor")
-    db.open_case(db.actor("ana"), "C1", purpose="burglary 12/2024", legal_basis="CPA s.63")
-    db.open_case(db.actor("ana"), "C2", purpose="robbery 01/2025", legal_basis="CPA s.63")
+    Session(db, admin).import_records(records(3))
+    Session(db, admin).add_user("ana", "analyst")
+    Session(db, admin).add_user("sup", "supervisor")
+    Session(db, db.actor("ana")).open_case("C1", purpose="burglary 12/2024", legal_basis="CPA s.63")
+    Session(db, db.actor("ana")).open_case("C2", purpose="robbery 01/2025", legal_basis="CPA s.63")
     before = db.verify_audit().entries
     with attacker(db) as conn:  # back to 0001, as an older patriline left it
         cfg = _config(conn)
@@ -389,7 +390,7 @@ def test_upgrade_from_0001_binds_existing_rows(store_url_fixture: str) -> None:
     try:
         res = db.verify_audit()
         assert res.ok and res.entries == before + 1
-        last = db.audit_entries(db.actor("admin"), limit=1)[0]
+        last = Session(db, db.actor("admin")).audit_entries(limit=1)[0]
         assert last.action == "audit_guard" and len(last.result["bound"]) == 5
         with db.engine.begin() as conn:  # approve C2 by hand: no entry wrote that
             conn.execute(update(cases).where(cases.c.id == "C2").values(familial_approved_by="sup"))

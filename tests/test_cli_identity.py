@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.store import Database, new_identity_key
 
@@ -61,7 +62,7 @@ def id_store_fixture(
 
 def _entries(url: str, action: str) -> list[object]:
     with Database.open(url) as db:
-        return [e for e in db.audit_entries(db.actor("boss")) if e.action == action]
+        return [e for e in Session(db, db.actor("boss")).audit_entries() if e.action == action]
 
 
 def test_cli_identity_import__atomic_then_lenient(
@@ -140,9 +141,9 @@ def test_cli_identity_show__case_role_audit(
     assert code == 4 and "P3" in err
     reads = _entries(id_store_fixture, "read_identity")
     assert [(e.user, e.case, e.params, e.result) for e in reads] == [
-        ("ana", "C1", {"person": "P1"}, {"found": True}),
-        ("boss", "C1", {"person": "P1"}, {"found": True}),
-        ("boss", "C1", {"person": "P3"}, {"found": False}),
+        ("ana", "C1", {"person": "P1", "via": "local"}, {"found": True}),
+        ("boss", "C1", {"person": "P1", "via": "local"}, {"found": True}),
+        ("boss", "C1", {"person": "P3", "via": "local"}, {"found": False}),
     ]
     denied = _entries(id_store_fixture, "access_denied")
     assert {e.params["action"] for e in denied} == {"read_identity"}

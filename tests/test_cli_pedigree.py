@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.haplotype import parse_haplotype_string as hap
 from patriline.io.model import Record
@@ -22,12 +23,11 @@ def store_path(tmp_path: Path) -> str:
     path = str(tmp_path / "store.db")
     with Database.create(path, "admin") as db:
         admin = db.actor("admin")
-        db.add_user(admin, "ana", "analyst")
-        db.open_case(db.actor("ana"), "C1", purpose="cold case", legal_basis="court order")
+        Session(db, admin).add_user("ana", "analyst")
+        Session(db, db.actor("ana")).open_case("C1", purpose="cold case", legal_basis="court order")
         # Expansion needs a live familial approval of the case (and hits, or --reason).
         approve(db, "admin", "C1", "DYS19=15,DYS390=24", max_mismatches=1)
-        db.import_records(
-            admin,
+        Session(db, admin).import_records(
             [
                 Record("spF", hap("DYS19=14,DYS390=24"), 2, person="F"),
                 Record("spS1", hap("DYS19=15,DYS390=24"), 3, person="S1"),
@@ -148,8 +148,8 @@ def test_expand__json_two_families(
     f = _links(tmp_path, "son,father\nS1,F\nS2,F\nB1,B0\nB2,B0\n")
     assert main(["links", "import", f, "--db", store_path, "--user", "ana"]) == 0
     with Database.open(store_path) as db:
-        db.import_records(
-            db.actor("admin"), [Record("spB1", hap("DYS19=15,DYS390=24"), 4, person="B1")]
+        Session(db, db.actor("admin")).import_records(
+            [Record("spB1", hap("DYS19=15,DYS390=24"), 4, person="B1")]
         )
     capsys.readouterr()
     args = ["expand", "--db", store_path, "--user", "ana", "--case", "C1", *REASON]
@@ -255,11 +255,10 @@ def test_expand__top_hits_searches_then_expands_every_tied_family(
     near = BASE.replace("DYS19=14", "DYS19=15")
     with Database.create(path, "admin") as db:
         admin = db.actor("admin")
-        db.add_user(admin, "ana", "analyst")
-        db.add_user(admin, "sam", "supervisor")
-        db.open_case(db.actor("ana"), "C1", purpose="cold case", legal_basis="court order")
-        db.import_records(
-            admin,
+        Session(db, admin).add_user("ana", "analyst")
+        Session(db, admin).add_user("sam", "supervisor")
+        Session(db, db.actor("ana")).open_case("C1", purpose="cold case", legal_basis="court order")
+        Session(db, admin).import_records(
             [
                 Record("spA", hap(BASE), 2, person="A1"),
                 Record("spB", hap(BASE), 3, person="B1"),
@@ -281,7 +280,7 @@ def test_expand__top_hits_searches_then_expands_every_tied_family(
     persons = {m["person"] for m in doc["members"]}
     assert persons == {"A0", "A1", "A2", "B0", "B1", "B2"}
     with Database.open(path) as db:
-        actions = [e.action for e in db.audit_entries(db.actor("admin"), case="C1")]
+        actions = [e.action for e in Session(db, db.actor("admin")).audit_entries(case="C1")]
     assert actions[-3:] == ["search_familial", "read_identity", "expand"]
     assert main([*args, "--haplotype", BASE, "--specimen", "spA"]) == 2
     assert "not both" in capsys.readouterr().err

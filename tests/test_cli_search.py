@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.store import Database
 from plugins.approvals import approve
@@ -22,11 +23,11 @@ def cli_store_fixture(tmp_path: Path) -> str:
     url = str(tmp_path / "store.db")
     db = Database.create(url, "admin")
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.add_user(admin, "sue", "supervisor")
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).add_user("sue", "supervisor")
     ann = db.actor("ann")
-    db.import_records(ann, [record("F1", FATHER), record("S1", SON)])
-    db.open_case(ann, "C1", purpose="test", legal_basis="test")
+    Session(db, ann).import_records([record("F1", FATHER), record("S1", SON)])
+    Session(db, ann).open_case("C1", purpose="test", legal_basis="test")
     # Familial approvals name the trace and bounds searched (and one pairs run).
     approve(db, "sue", "C1", SON, max_mismatches=1)
     approve(db, "sue", "C1", FATHER, max_steps=2)

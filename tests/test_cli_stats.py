@@ -133,8 +133,8 @@ def test_report__writes_self_contained_html_and_audits(tmp_path: Path) -> None:
     ref.write_text("\n".join(lines) + "\n")
     with Database.create(str(db_path), "alice") as db:
         actor = db.actor("alice")
-        db.import_file(actor, ref)
-        db.open_case(actor, "C1", purpose="test", legal_basis="test")
+        Session(db, actor).import_file(ref)
+        Session(db, actor).open_case("C1", purpose="test", legal_basis="test")
 
         for s in ("S1", "S2"):  # a report reads only hits of the case's searches
             Session(db, actor).search("C1", db.haplotype(s))
@@ -183,7 +183,7 @@ def test_report__writes_self_contained_html_and_audits(tmp_path: Path) -> None:
     assert code == 0
     assert "S2" in out2.read_text()
     with Database.open(str(db_path)) as db:
-        entries = db.audit_entries(db.actor("alice"))
+        entries = Session(db, db.actor("alice")).audit_entries()
     stats = [e for e in entries if e.action == "stats"]
     # Per report: one entry for reading the store as the reference population, one for
     # the report itself.

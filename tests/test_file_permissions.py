@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from patriline._files import private_dir, private_open, write_private
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.store import Database
 
@@ -56,7 +57,7 @@ def test_private_open__new_and_existing_files_are_0600(tmp_path: Path) -> None:
 def test_sqlite_store__file_wal_and_shm_are_0600(tmp_path: Path) -> None:
     path = tmp_path / "new" / "store.db"
     with Database.create(str(path), "alice") as db:
-        db.import_file(db.actor("alice"), EXAMPLES / "yfiler_plus.csv")
+        Session(db, db.actor("alice")).import_file(EXAMPLES / "yfiler_plus.csv")
         sidecars = [path.with_name(path.name + s) for s in ("-wal", "-shm")]
         assert all(p.exists() for p in sidecars)
         assert [_mode(p) for p in (path, *sidecars)] == [0o600, 0o600, 0o600]
@@ -128,8 +129,8 @@ def test_fit_model_and_report__are_0600(tmp_path: Path) -> None:
     ref.write_text("\n".join(lines) + "\n")
     with Database.create(str(db_path), "alice") as db:
         actor = db.actor("alice")
-        db.import_file(actor, ref)
-        db.open_case(actor, "C1", purpose="test", legal_basis="test")
+        Session(db, actor).import_file(ref)
+        Session(db, actor).open_case("C1", purpose="test", legal_basis="test")
     out = tmp_path / "report.html"
     # A report reads only hits of the case's audited searches: search first.
     assert main(["search", "--db", str(db_path), "--user", "alice", "--case", "C1",

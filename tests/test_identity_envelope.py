@@ -12,6 +12,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import insert, select
 
+from patriline.casework import Session
 from patriline.errors import AccessDenied, ConflictError, InputError
 from patriline.store import new_identity_key
 from patriline.store.identity import identity_key_holders, public_identity_key
@@ -27,23 +28,22 @@ def envelope_fixture(store_fixture: Any) -> tuple[Any, dict[str, str]]:
     analysts ana and bob, case C1."""
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "ana", "analyst")
-    db.add_user(admin, "bob", "analyst")
-    db.import_records(
-        admin,
+    Session(db, admin).add_user("ana", "analyst")
+    Session(db, admin).add_user("bob", "analyst")
+    Session(db, admin).import_records(
         [
             record("S1", "DYS19=14", person="P1"),
             record("S2", "DYS19=15", person="P2"),
         ],
     )
-    db.open_case(db.actor("ana"), "C1", purpose="test", legal_basis="test")
+    Session(db, db.actor("ana")).open_case("C1", purpose="test", legal_basis="test")
     keys = {u: new_identity_key() for u in ("admin", "ana", "bob")}
-    db.set_identity(admin, "P1", DATA, keys["admin"])
+    Session(db, admin).set_identity("P1", DATA, keys["admin"])
     return db, keys
 
 
 def _key_entries(db: Any) -> list[Any]:
-    return [e for e in db.audit_entries(db.actor("admin")) if e.action == "identity_key"]
+    return [e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "identity_key"]
 
 
 def test_envelope__user_keys_do_not_decrypt_the_rows(envelope_fixture: Any) -> None:
@@ -63,47 +63,53 @@ def test_envelope__grant_read_revoke(envelope_fixture: Any) -> None:
     db, keys = envelope_fixture
     ana = db.actor("ana")
     with pytest.raises(AccessDenied, match="holds no identity key"):
-        db.identity(ana, "C1", "P1", keys["ana"])
-    db.register_identity_key(ana, keys["ana"])
+        Session(db, ana).identity("C1", "P1", keys["ana"])
+    Session(db, ana).register_identity_key(keys["ana"])
     with pytest.raises(AccessDenied, match="holds no identity key"):
-        db.identity(ana, "C1", "P1", keys["ana"])  # registered, not granted
-    db.grant_identity_key(db.actor("admin"), "ana", keys["admin"])
+        Session(db, ana).identity("C1", "P1", keys["ana"])  # registered, not granted
+    Session(db, db.actor("admin")).grant_identity_key("ana", keys["admin"])
     assert identity_key_holders(db) == ["admin", "ana"]
-    assert db.identity(ana, "C1", "P1", keys["ana"]) == DATA
+    assert Session(db, ana).identity("C1", "P1", keys["ana"]) == DATA
     with pytest.raises(InputError, match="wrong key"):
-        db.identity(ana, "C1", "P1", keys["admin"])  # another user's key is not hers
-    db.set_identity(ana, "P2", {"name": "Jane Roe"}, keys["ana"])
-    assert db.identity(db.actor("admin"), "C1", "P2", keys["admin"]) == {"name": "Jane Roe"}
-    db.revoke_identity_key(db.actor("admin"), "ana")
+        Session(db, ana).identity("C1", "P1", keys["admin"])  # another user's key is not hers
+    Session(db, ana).set_identity("P2", {"name": "Jane Roe"}, keys["ana"])
+    assert Session(db, db.actor("admin")).identity("C1", "P2", keys["admin"]) == {
+        "name": "Jane Roe"
+    }
+    Session(db, db.actor("admin")).revoke_identity_key("ana")
     with pytest.raises(AccessDenied, match="holds no identity key"):
-        db.identity(ana, "C1", "P1", keys["ana"])
-    reads = [e for e in db.audit_entries(db.actor("admin")) if e.action == "read_identity"]
+        Session(db, ana).identity("C1", "P1", keys["ana"])
+    reads = [
+        e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "read_identity"
+    ]
     failed = [e for e in reads if "error" in e.result]
     assert len(reads) == 6 and len(failed) == 4
     assert all("John" not in json.dumps(e.to_dict()) for e in reads)
     actions = [e.params for e in _key_entries(db)]
-    assert {"register": "ana", "public_key": public_identity_key(keys["ana"])} in actions
-    assert {"grant": "ana"} in actions and {"revoke": "ana"} in actions
+    public = public_identity_key(keys["ana"])
+    assert {"register": "ana", "public_key": public, "via": "local"} in actions
+    assert {"grant": "ana", "via": "local"} in actions
+    assert {"revoke": "ana", "via": "local"} in actions
 
 
 def test_envelope__only_user_admin_holders_grant(envelope_fixture: Any) -> None:
     db, keys = envelope_fixture
-    db.register_identity_key(db.actor("ana"), keys["ana"])
-    db.grant_identity_key(db.actor("admin"), "ana", keys["admin"])
-    db.register_identity_key(db.actor("bob"), keys["bob"])
+    Session(db, db.actor("ana")).register_identity_key(keys["ana"])
+    Session(db, db.actor("admin")).grant_identity_key("ana", keys["admin"])
+    Session(db, db.actor("bob")).register_identity_key(keys["bob"])
     with pytest.raises(AccessDenied):
-        db.grant_identity_key(db.actor("ana"), "bob", keys["ana"])  # analyst
+        Session(db, db.actor("ana")).grant_identity_key("bob", keys["ana"])  # analyst
     with pytest.raises(InputError, match="wrong key"):
-        db.grant_identity_key(db.actor("admin"), "bob", keys["bob"])
+        Session(db, db.actor("admin")).grant_identity_key("bob", keys["bob"])
     with pytest.raises(ConflictError, match="revoke it first"):
-        db.register_identity_key(db.actor("ana"), keys["bob"])
+        Session(db, db.actor("ana")).register_identity_key(keys["bob"])
     assert identity_key_holders(db) == ["admin", "ana"]
 
 
 def test_envelope__last_holder_cannot_be_revoked(envelope_fixture: Any) -> None:
     db, _ = envelope_fixture
     with pytest.raises(ConflictError, match="last holder"):
-        db.revoke_identity_key(db.actor("admin"), "admin")
+        Session(db, db.actor("admin")).revoke_identity_key("admin")
     assert identity_key_holders(db) == ["admin"]
 
 
@@ -112,8 +118,8 @@ def test_envelope__store_from_before_adopts_its_shared_key(store_fixture: Any) -
     the first user presenting the key gets the data key wrapped for him."""
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(admin, [record("S1", "DYS19=14", person="P1")])
-    db.open_case(admin, "C1", purpose="test", legal_basis="test")
+    Session(db, admin).import_records([record("S1", "DYS19=14", person="P1")])
+    Session(db, admin).open_case("C1", purpose="test", legal_basis="test")
     shared = new_identity_key()
     token = Fernet(shared.encode()).encrypt(json.dumps(DATA, sort_keys=True).encode())
     with db.write() as conn:
@@ -121,9 +127,9 @@ def test_envelope__store_from_before_adopts_its_shared_key(store_fixture: Any) -
             insert(identities).values(person="P1", payload=token, updated_at="x", updated_by="x")
         )
     with pytest.raises(InputError, match="wrong key"):
-        db.identity(admin, "C1", "P1", new_identity_key())
+        Session(db, admin).identity("C1", "P1", new_identity_key())
     assert identity_key_holders(db) == []
-    assert db.identity(admin, "C1", "P1", shared) == DATA
+    assert Session(db, admin).identity("C1", "P1", shared) == DATA
     assert identity_key_holders(db) == ["admin"]
     assert {"data_key": "adopted shared key", "user": "admin"} in [
         e.params for e in _key_entries(db)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from patriline.casework import Session
 from patriline.encoding import Layout
 from patriline.errors import InputError
 from patriline.ids import MAX_ID_LENGTH, id_problem
@@ -98,11 +99,11 @@ def test_import_records__store_refuses_bad_ids(store_fixture: Database) -> None:
     admin = db.actor("admin")
     for bad in (LONG, "A\x00B"):
         with pytest.raises(InputError, match="specimen ID"):
-            db.import_records(admin, [record(bad, "DYS19=14")])
+            Session(db, admin).import_records([record(bad, "DYS19=14")])
     with pytest.raises(InputError, match="person ID"):
-        db.import_records(admin, [record("B", "DYS19=14", person="P\x00")])
+        Session(db, admin).import_records([record("B", "DYS19=14", person="P\x00")])
     assert db.active_specimens() == []
-    summary = db.import_records(admin, [record("S" * MAX_ID_LENGTH, "DYS19=14")])
+    summary = Session(db, admin).import_records([record("S" * MAX_ID_LENGTH, "DYS19=14")])
     assert summary.added == 1
 
 
@@ -111,7 +112,7 @@ def test_insert_links__store_refuses_bad_person_ids(store_fixture: Database) -> 
 
     db = store_fixture
     with pytest.raises(InputError, match=r"link father .*person ID holds a control"):
-        db.insert_links(db.actor("admin"), [Link("A", "B\x00")], source="test")
+        Session(db, db.actor("admin")).insert_links([Link("A", "B\x00")], source="test")
     assert db.links() == []
 
 
@@ -122,7 +123,7 @@ def test_import_file__unknown_format_refused_and_audited(
     admin = db.actor("admin")
     path = _csv(tmp_path, "B")
     with pytest.raises(InputError, match=r"unknown format 'bogus'.*nothing was imported"):
-        db.import_file(admin, path, format="bogus")
-    refused = db.audit_entries(admin)[-1]
+        Session(db, admin).import_file(path, format="bogus")
+    refused = Session(db, admin).audit_entries()[-1]
     assert refused.action == "import" and refused.result["added"] == 0
     assert "unknown format" in refused.result["error"]

@@ -51,14 +51,14 @@ def crash_store_fixture(store_url_fixture: str) -> Iterator[Database]:
     a supervisor and an approved case."""
     db = Database.create(store_url_fixture, "admin")
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.add_user(admin, "sue", "supervisor")
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).add_user("sue", "supervisor")
     recs = [record(f"U{i:03d}", unique(i)) for i in range(40)]
     recs += [
         record(f"F{i}", profile(DYS19=str(14 + i % 2), DYS458=str(17 + i // 2))) for i in range(4)
     ]
-    db.import_records(db.actor("ann"), recs)
-    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
+    Session(db, db.actor("ann")).import_records(recs)
+    Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     try:
         yield db
     finally:
@@ -135,11 +135,11 @@ def _scenarios(db: Database) -> dict[str, Callable[[int], Any]]:
     """Index updates: a small import saved by a sync, an expungement's purge (rebuild)."""
 
     def add(i: int) -> Any:
-        db.import_records(db.actor("ann"), [record(f"N{i:03d}", unique(100 + i))])
+        Session(db, db.actor("ann")).import_records([record(f"N{i:03d}", unique(100 + i))])
         return open_index(db)
 
     def expunge(i: int) -> Any:
-        return db.expunge(db.actor("sue"), f"U{i:03d}", "court order")
+        return Session(db, db.actor("sue")).expunge(f"U{i:03d}", "court order")
 
     return {"sync-save": add, "expunge-rebuild": expunge}
 
@@ -182,10 +182,12 @@ def _forked_kill(db_url: str, action: str, arg: int, at: int) -> int:
             api._OPEN.clear()
             child = Database.open(db_url)
             if action == "add":
-                child.import_records(child.actor("ann"), [record(f"N{arg:03d}", unique(100 + arg))])
+                Session(child, child.actor("ann")).import_records(
+                    [record(f"N{arg:03d}", unique(100 + arg))]
+                )
                 open_index(child)
             else:
-                child.expunge(child.actor("sue"), f"U{arg:03d}", "court order")
+                Session(child, child.actor("sue")).expunge(f"U{arg:03d}", "court order")
         except BaseException:
             code = 3
         finally:
@@ -226,7 +228,8 @@ def test_save__killed_in_a_new_interpreter_by_the_environment_variable(
     at = steps.index("array:values")
     code = (
         "import sys; from patriline.store import Database; "
-        "db = Database.open(sys.argv[1]); db.expunge(db.actor('sue'), 'U001', 'court order')"
+        "from patriline.casework import Session; "
+        "db = Database.open(sys.argv[1]); Session(db, db.actor('sue')).expunge('U001', 'court order')"
     )
     env = {**os.environ, files.KILL_ENV: str(at)}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(api.__file__).parents[2]), *sys.path])
@@ -319,7 +322,7 @@ def test_index_files__private_whatever_the_umask(crash_store_fixture: Database, 
     old = os.umask(umask)
     try:
         open_index(db)
-        db.import_records(db.actor("ann"), [record("N999", unique(999))])
+        Session(db, db.actor("ann")).import_records([record("N999", unique(999))])
         open_index(db)  # a sync save: hard links and new files
     finally:
         os.umask(old)
@@ -360,14 +363,16 @@ def test_open_index__large_delta_rebuilds_without_per_row_reads(
     db = CountingDatabase.open(db0.url)
     assert isinstance(db, CountingDatabase)
     try:
-        db.import_records(
-            db.actor("ann"), [record(f"B{i:05d}", unique(1000 + i)) for i in range(1200)]
+        Session(db, db.actor("ann")).import_records(
+            [record(f"B{i:05d}", unique(1000 + i)) for i in range(1200)]
         )
         db.calls = {}
         idx = open_index(db)
         assert db.calls == {"encoded": 1}  # a rebuild decided from the feed alone
         assert idx.delta_values.shape[1] == 0 and idx.n_rows == 44 + 1200
-        db.import_records(db.actor("ann"), [record(f"C{i}", unique(5000 + i)) for i in range(5)])
+        Session(db, db.actor("ann")).import_records(
+            [record(f"C{i}", unique(5000 + i)) for i in range(5)]
+        )
         db.calls = {}
         idx = open_index(db)
         assert db.calls == {"encoded_of": 1}  # a small delta: one batched read
@@ -381,7 +386,7 @@ def test_generation__unchanged_arrays_are_hard_linked(crash_store_fixture: Datab
     db = crash_store_fixture
     open_index(db)
     before = os.stat(_gen(index_dir(db)) / "values.npy").st_ino
-    db.import_records(db.actor("ann"), [record("N1", unique(301))])
+    Session(db, db.actor("ann")).import_records([record("N1", unique(301))])
     idx = open_index(db)
     assert idx.delta_ids == ["N1"]
     assert os.stat(_gen(index_dir(db)) / "values.npy").st_ino == before

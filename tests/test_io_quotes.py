@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from patriline.casework import Session
 from patriline.encoding import Layout
 from patriline.errors import InputError
 from patriline.io import read_encoded
@@ -134,9 +135,9 @@ def test_import_file__unbalanced_quote_refused_and_audited(
     )
     admin = db.actor("admin")
     with pytest.raises(InputError, match=r"big\.csv:40002: .*nothing was imported"):
-        db.import_file(admin, path)
+        Session(db, admin).import_file(path)
     assert db.active_specimens() == []
-    refused = db.audit_entries(admin)[-1]
+    refused = Session(db, admin).audit_entries()[-1]
     assert refused.action == "import" and refused.result["added"] == 0
     assert ":40002:" in refused.result["error"] and refused.params["file"] == str(path)
     assert db.verify_audit().ok

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.errors import ConflictError, InputError
 from patriline.pedigree.links_io import LinkReadResult, read_links
@@ -101,7 +102,7 @@ def test_read_links__recorded_equals_whole_registry_on_random_forests(
     db = store_fixture
     rng = random.Random(20261201)
     stored = _forest(rng)
-    db.insert_links(db.actor("admin"), stored, source="test")
+    Session(db, db.actor("admin")).insert_links(stored, source="test")
     kinds: Counter[str] = Counter()
     for k in range(40):
         path = _write(tmp_path, f"f{k}.csv", _new_links(rng, stored, rng.randint(1, 30), str(k)))
@@ -142,7 +143,7 @@ def test_links_to_check__only_the_sons_links_and_the_fathers_chains(
     db = store_fixture
     rng = random.Random(7)
     stored = _forest(rng, trees=8)
-    db.insert_links(db.actor("admin"), stored, source="test")
+    Session(db, db.actor("admin")).insert_links(stored, source="test")
     full = Pedigree(db.links())
     men = sorted(full)
     for _ in range(20):
@@ -186,7 +187,7 @@ def test_insert_links__refuses_what_the_whole_pedigree_refuses_atomically(
     db = store_fixture
     admin = db.actor("admin")
     rng = random.Random(99)
-    db.insert_links(admin, _forest(rng), source="test")
+    Session(db, admin).insert_links(_forest(rng), source="test")
     outcomes: Counter[str] = Counter()
     for k in range(60):
         stored = db.links()
@@ -194,7 +195,7 @@ def test_insert_links__refuses_what_the_whole_pedigree_refuses_atomically(
         breaches = _reference_verdict(stored, new)
         before = _state(db)
         try:
-            db.insert_links(admin, new, source=f"batch{k}")
+            Session(db, admin).insert_links(new, source=f"batch{k}")
         except (InputError, ConflictError) as exc:
             assert breaches, (k, new, str(exc))
             assert _state(db) == before
@@ -226,20 +227,22 @@ def test_insert_links__cycle_through_several_recorded_links(store_fixture: Datab
     The same cycle made of the batch's own links is named in full (hand-checked)."""
     db = store_fixture
     admin = db.actor("admin")
-    db.insert_links(admin, [Link(f"A{i}", f"A{i - 1}") for i in range(1, 6)], source="chain")
+    Session(db, admin).insert_links(
+        [Link(f"A{i}", f"A{i - 1}") for i in range(1, 6)], source="chain"
+    )
     before = _state(db)
     with pytest.raises(ConflictError) as info:
-        db.insert_links(admin, [Link("X", "A2"), Link("A0", "A5")], source="probe")
+        Session(db, admin).insert_links([Link("X", "A2"), Link("A0", "A5")], source="probe")
     msg = str(info.value)
     assert "'A0' → 'A5'" in msg and "through links already in the store" in msg
     assert not any(f"A{i}" in msg for i in range(1, 5))
     assert _state(db) == before
     ring = [Link("B0", "B2"), Link("B1", "B0"), Link("B2", "B1")]
     with pytest.raises(ConflictError, match=r"'B2' → 'B1' closes a cycle .*B2 -> B1 -> B0 -> B2"):
-        db.insert_links(admin, ring, source="ring")
+        Session(db, admin).insert_links(ring, source="ring")
     # Through a new link above a recorded root and back down the recorded chain.
     with pytest.raises(ConflictError, match="through links already in the store"):
-        db.insert_links(admin, [Link("A0", "M"), Link("M", "A3")], source="probe2")
+        Session(db, admin).insert_links([Link("A0", "M"), Link("M", "A3")], source="probe2")
     assert db.links() == before[0]
 
 
@@ -251,7 +254,9 @@ def test_links_import__cycle_through_recorded_chain_hidden(
     a cycle within the file is named in full."""
     db = store_fixture
     admin = db.actor("admin")
-    db.insert_links(admin, [Link(f"A{i}", f"A{i - 1}") for i in range(1, 5)], source="chain")
+    Session(db, admin).insert_links(
+        [Link(f"A{i}", f"A{i - 1}") for i in range(1, 5)], source="chain"
+    )
     probe = _write(tmp_path, "probe.csv", [("N1", "A0"), ("A0", "A4")])
     code = main(["links", "import", str(probe), "--db", db.url, "--user", "admin"])
     err = capsys.readouterr().err
@@ -282,3 +287,16 @@ def test_read_links__recorded_keeps_strict_order_of_late_parser_errors(
     assert _outcome(path, recorded=partial(links_to_check, db)) == _outcome(path)
     with pytest.raises(InputError, match="not both"):
         read_links(path, existing=[("A", "B")], recorded=partial(links_to_check, db))
+
+
+def test_link__one_type_for_readers_pedigree_and_store(store_fixture: Database) -> None:
+    import patriline.links
+    import patriline.pedigree
+    import patriline.store
+
+    assert patriline.store.Link is patriline.pedigree.Link is patriline.links.Link
+    db = store_fixture
+    # a link as a reader gives it (no source, no confidence, a line) goes into the store as is
+    read = PedLink("S1", "F1", None, None, 7)
+    Session(db, db.actor("admin")).insert_links([read], source="f.csv")
+    assert db.links() == [Link("S1", "F1", "f.csv", 1.0)]

@@ -118,17 +118,18 @@ def store(store_url_fixture: str) -> Iterator[Database]:
     """A store (SQLite and PostgreSQL) with two typed men and four links."""
     db = Database.create(store_url_fixture, "admin")
     admin = db.actor("admin")
-    db.add_user(admin, "ana", "analyst")
-    db.add_user(admin, "aud", "auditor")
-    db.open_case(db.actor("ana"), "C1", purpose="cold case 1999", legal_basis="court order 7")
+    Session(db, admin).add_user("ana", "analyst")
+    Session(db, admin).add_user("aud", "auditor")
+    Session(db, db.actor("ana")).open_case(
+        "C1", purpose="cold case 1999", legal_basis="court order 7"
+    )
     approve_expansion(db, "C1")  # expansion needs a live familial approval
     records = [
         Record("spF", hap("DYS19=14,DYS390=24"), 2, person="F"),
         Record("spS1", hap("DYS19=15,DYS390=24"), 3, person="S1"),
     ]
-    db.import_records(admin, records)
-    db.insert_links(
-        admin,
+    Session(db, admin).import_records(records)
+    Session(db, admin).insert_links(
         [StoreLink(s, f) for s, f in (("S1", "F"), ("S2", "F"), ("G1", "S1"), ("G2", "S2"))],
         source="test",
     )
@@ -147,7 +148,7 @@ def test_expand__store_members_and_audit(store: Database) -> None:
     assert by["F"]["specimen"] == "spF" and by["S2"]["specimen"] is None
     assert doc["hit"] == "spS1" and by["S1"]["meioses_from_hit"] == 0
     assert by["G1"]["rank"] == 1
-    entries = store.audit_entries(store.actor("admin"), case="C1")
+    entries = Session(store, store.actor("admin")).audit_entries(case="C1")
     actions = [x.action for x in entries]
     assert "expand" in actions and "read_identity" in actions
 
@@ -176,10 +177,10 @@ def test_donor_study__ranking_beats_chance_on_simulated_families() -> None:
 def test_expand__generations_are_bounded_in_the_library(store: Database) -> None:
     """The library refuses what the CLI refuses (``--generations`` 0..20): an expansion
     cannot be widened into a lineage-wide report of link flags."""
-    before = len(store.audit_entries(store.actor("admin")))
+    before = len(Session(store, store.actor("admin")).audit_entries())
     with pytest.raises(InputError, match="generations"):
         Session(store, store.actor("ana")).expand("C1", "spS1", generations=21)
     with pytest.raises(InputError, match="generations"):
         Session(store, store.actor("ana")).expand("C1", "spS1", generations=-1)
-    actions = [e.action for e in store.audit_entries(store.actor("admin"))[before:]]
+    actions = [e.action for e in Session(store, store.actor("admin")).audit_entries()[before:]]
     assert "expand" not in actions and "read_identity" not in actions

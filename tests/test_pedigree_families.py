@@ -148,11 +148,12 @@ def test_write_svg__one_cluster_per_family(tmp_path: Path) -> None:
 
 def _store_forest(db: Database) -> None:
     admin = db.actor("admin")
-    db.open_case(admin, "C1", purpose="test", legal_basis="test")
+    Session(db, admin).open_case("C1", purpose="test", legal_basis="test")
     approve_expansion(db, "C1")  # expansion needs a live familial approval
-    db.insert_links(admin, [Link(s, f) for s, f in [*FOREST, ("XC1", "XC0")]], source="test")
-    db.import_records(
-        admin,
+    Session(db, admin).insert_links(
+        [Link(s, f) for s, f in [*FOREST, ("XC1", "XC0")]], source="test"
+    )
+    Session(db, admin).import_records(
         [Record(f"s{p}", h, i + 2, person=p) for i, (p, h) in enumerate(TYPED.items())],
     )
 
@@ -181,15 +182,15 @@ def test_expand__store_two_families_and_cap(store_fixture: Database) -> None:
         (m.person, {"SA1": "sSA1", "UB1": "sUB1"}[m.family or ""], m.generation, m.posterior)
         for m in ref.members
     ]
-    entry = db.audit_entries(admin, case="C1")[-1]
+    entry = Session(db, admin).audit_entries(case="C1")[-1]
     assert entry.action == "expand"
     assert entry.params["specimens"] == ["sSA1", "sUB1"] and entry.result["families"] == 2
     recs = [Record(f"x{i}", hap("DYS19=14"), i + 2, person=f"Z{i}") for i in range(11)]
-    db.import_records(admin, recs)
-    before = len(db.audit_entries(admin))
+    Session(db, admin).import_records(recs)
+    before = len(Session(db, admin).audit_entries())
     with pytest.raises(InputError, match="at most 10"):
         Session(db, admin).expand("C1", [r.specimen for r in recs], generations=1, reason=REASON)
-    actions = [x.action for x in db.audit_entries(admin)[before:]]
+    actions = [x.action for x in Session(db, admin).audit_entries()[before:]]
     assert "expand" not in actions and "read_identity" not in actions
 
 

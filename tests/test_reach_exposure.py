@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from patriline.casework import Session
 from patriline.encoding import Encoded, Layout
 from patriline.errors import InputError
 from patriline.simulate import SimConfig, database_sample, simulate
@@ -80,7 +81,7 @@ def test_reach_db_cli__exposure_report_from_store(tmp_path, capsys) -> None:
     )
     url = str(tmp_path / "store.db")
     with Database.create(url, "ada") as store:
-        store.import_file(store.actor("ada"), tmp_path / "sim" / "haplotypes.csv")
+        Session(store, store.actor("ada")).import_file(tmp_path / "sim" / "haplotypes.csv")
     capsys.readouterr()
     code = main(
         [

@@ -13,7 +13,7 @@ import pytest
 
 from patriline.casework import Session
 from patriline.casework.searching import index_dir
-from patriline.errors import AccessDenied
+from patriline.errors import AccessDenied, NotFound
 from patriline.search.index import SearchIndex
 from patriline.stats.report import ReportRequest
 from plugins.approvals import approve
@@ -28,22 +28,21 @@ def review_store_fixture(store_fixture: Any) -> Any:
     db = store_fixture
     admin = db.actor("admin")
     for name, role in (("ann", "analyst"), ("sue", "supervisor"), ("aud", "auditor")):
-        db.add_user(admin, name, role)
-    db.import_records(
-        db.actor("ann"),
+        Session(db, admin).add_user(name, role)
+    Session(db, db.actor("ann")).import_records(
         [
             record("father", FATHER),
             record("son", profile(DYS458="18")),
             record("other", profile(DYS390="22", DYS391="10", DYS392="11")),
         ],
     )
-    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
+    Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     approve(db, "sue", "C1", FATHER, max_mismatches=1)  # the trace and bounds searched
     return db
 
 
 def _audit_text(db: Any) -> str:
-    entries = db.audit_entries(db.actor("admin"))
+    entries = Session(db, db.actor("admin")).audit_entries()
     return json.dumps([[e.params, e.result] for e in entries])
 
 
@@ -52,7 +51,9 @@ def test_search__audit_entry_holds_no_trace_profile(review_store_fixture: Any) -
     Session(db, "ann").search("C1", FATHER, max_mismatches=1)
     text = _audit_text(db)
     assert "DYS458" not in text and "DYS19=" not in text
-    entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_familial"][-1]
+    entry = [
+        e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "search_familial"
+    ][-1]
     trace = str(db.haplotype("father"))
     assert entry.params["trace_sha256"] == hashlib.sha256(trace.encode()).hexdigest()
     assert entry.result["returned"] == ["father", "son"]
@@ -77,7 +78,7 @@ def test_report__auditor_cannot_probe_specimens(review_store_fixture: Any, speci
 def test_expunge__profile_leaves_the_search_index_files(review_store_fixture: Any) -> None:
     db = review_store_fixture
     Session(db, "ann").search("C1", FATHER, max_mismatches=1)  # builds the index beside the store
-    db.expunge(db.actor("sue"), "son", "court order")
+    Session(db, db.actor("sue")).expunge("son", "court order")
     on_disk = SearchIndex.open(index_dir(db))
     held = [*on_disk.ids.tolist(), *(s.encode() for s in on_disk.delta_ids)]
     assert b"son" not in held
@@ -93,7 +94,7 @@ def test_search__index_holding_a_removed_row_is_rebuilt(review_store_fixture: An
     Session(db, "ann").search("C1", FATHER)
     root = index_dir(db)
     stale = SearchIndex.open(root)
-    db.expunge(db.actor("sue"), "son", "court order")
+    Session(db, db.actor("sue")).expunge("son", "court order")
     stale.save(root)  # as if the index had not been reached
     Session(db, "ann").search("C1", FATHER)
     assert b"son" not in SearchIndex.open(root).ids.tolist()
@@ -106,18 +107,21 @@ def test_audit__role_is_read_from_the_store(review_store_fixture: Any) -> None:
 
     db = review_store_fixture
     Session(db, Actor("ann", "admin")).search("C1", FATHER)
-    entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_exact"][-1]
+    entry = [
+        e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "search_exact"
+    ][-1]
     assert (entry.user, entry.role) == ("ann", "analyst")
-    with pytest.raises(AccessDenied, match="not a user"):
-        db.audit(Actor("mallory", "admin"), "stats")
+    # not a user of the store: no session (was AccessDenied "not a user" from db.audit)
+    with pytest.raises(NotFound, match="no user 'mallory'"):
+        Session(db, Actor("mallory", "admin")).audit("stats")
 
 
 def test_expunge__audit_role_is_read_from_the_store(review_store_fixture: Any) -> None:
     from patriline.store import Actor
 
     db = review_store_fixture
-    db.expunge(Actor("sue", "admin"), "other", "court order")
-    entry = [e for e in db.audit_entries(db.actor("admin")) if e.action == "expunge"][-1]
+    Session(db, Actor("sue", "admin")).expunge("other", "court order")
+    entry = [e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "expunge"][-1]
     assert (entry.user, entry.role) == ("sue", "supervisor")
 
 
@@ -141,9 +145,8 @@ def test_links_import__conflict_does_not_show_stored_links(
 
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.insert_links(
-        admin,
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).insert_links(
         [StoreLink("S1", "F0"), StoreLink("F0", "GF"), StoreLink("G1", "S1")],
         source="registry",
     )
@@ -157,7 +160,7 @@ def test_links_import__conflict_does_not_show_stored_links(
         assert "F0" not in text and "GF -> " not in text and "S1 -> " not in text
         assert code in (0, 2)
     with pytest.raises(ConflictError) as info:
-        db.insert_links(db.actor("ann"), [StoreLink("S1", "X9")], source="probe")
+        Session(db, db.actor("ann")).insert_links([StoreLink("S1", "X9")], source="probe")
     assert "F0" not in str(info.value)
 
 
@@ -175,14 +178,13 @@ def test_read_links__hide_existing_still_names_conflicts_within_the_file(tmp_pat
 def test_apply_retention__profiles_leave_the_search_index_files(store_fixture: Any) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(
-        admin,
+    Session(db, admin).import_records(
         [
             record("old", FATHER, retention_until="2020-01-01"),
             record("new", profile(DYS19="15"), retention_until="2099-01-01"),
         ],
     )
-    db.open_case(admin, "C9", purpose="test", legal_basis="test")
+    Session(db, admin).open_case("C9", purpose="test", legal_basis="test")
     Session(db, admin).search("C9", FATHER)  # builds the index
-    assert [r.specimen for r in db.apply_retention(admin, "2025-01-01")] == ["old"]
+    assert [r.specimen for r in Session(db, admin).apply_retention("2025-01-01")] == ["old"]
     assert SearchIndex.open(index_dir(db)).ids.tolist() == [b"new"]

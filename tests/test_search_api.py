@@ -26,8 +26,8 @@ def searchable_fixture(store_fixture: Any) -> Any:
     """A store with a small lineage, an analyst, a supervisor and an approved case."""
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.add_user(admin, "sue", "supervisor")
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).add_user("sue", "supervisor")
     ann = db.actor("ann")
     recs = [
         record("father", FATHER),
@@ -35,9 +35,9 @@ def searchable_fixture(store_fixture: Any) -> Any:
         record("cousin", profile(DYS458="18", DYS19="15")),
         record("other", profile(DYS390="22", DYS391="10", DYS392="11")),
     ]
-    db.import_records(ann, recs)
-    db.open_case(ann, "C1", purpose="test", legal_basis="test")
-    db.open_case(ann, "C2", purpose="unapproved", legal_basis="test")
+    Session(db, ann).import_records(recs)
+    Session(db, ann).open_case("C1", purpose="test", legal_basis="test")
+    Session(db, ann).open_case("C2", purpose="unapproved", legal_basis="test")
     # Familial approvals name the trace and bounds searched (and one pairs run).
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
     approve(db, "sue", "C1", profile(DYS458="18"), max_steps=5)
@@ -47,14 +47,14 @@ def searchable_fixture(store_fixture: Any) -> Any:
 
 def test_search__exact_is_an_analyst_right_and_audited(searchable_fixture: Any) -> None:
     db = searchable_fixture
-    before = len(db.audit_entries(db.actor("admin")))
+    before = len(Session(db, db.actor("admin")).audit_entries())
     res = Session(db, "ann").search("C2", FATHER)
     assert [c.specimen for c in res.candidates] == ["father"]
     assert (
         Session(db, "ann").search("C2", FATHER).to_dict()["candidates"][0]["specimen"] == "father"
     )
     assert res.candidates[0].mismatches == 0
-    entries = db.audit_entries(db.actor("admin"))
+    entries = Session(db, db.actor("admin")).audit_entries()
     mine = [e for e in entries if e.action == "search_exact"]
     assert mine and mine[-1].result["hits"] == 1 and mine[-1].params["max_mismatches"] == 0
     assert len(entries) > before
@@ -88,7 +88,7 @@ def test_search__expunged_never_returned(searchable_fixture: Any) -> None:
     assert "son" in {
         c.specimen for c in Session(db, "ann").search("C1", FATHER, max_mismatches=2).candidates
     }
-    db.expunge(db.actor("sue"), "son", "court order")
+    Session(db, db.actor("sue")).expunge("son", "court order")
     res = Session(db, "ann").search("C1", FATHER, max_mismatches=2)
     assert "son" not in {c.specimen for c in res.candidates}
     assert not any(
@@ -102,7 +102,7 @@ def test_search__expunged_never_returned(searchable_fixture: Any) -> None:
 def test_open_index__incremental_import(searchable_fixture: Any) -> None:
     db = searchable_fixture
     open_index(db)
-    db.import_records(db.actor("ann"), [record("grandson", profile(DYS439="13"))])
+    Session(db, db.actor("ann")).import_records([record("grandson", profile(DYS439="13"))])
     res = Session(db, "ann").search("C1", FATHER, max_mismatches=1)
     assert "grandson" in {c.specimen for c in res.candidates}
     idx = open_index(db)
@@ -115,7 +115,7 @@ def test_pairs__lineage_clustering(searchable_fixture: Any) -> None:
     db = searchable_fixture
     got = Session(db, "ann").pairs("C1", max_mismatches=1)
     assert {(p["a"], p["b"]) for p in got.pairs} == {("father", "son"), ("cousin", "son")}
-    entry = db.audit_entries(db.actor("admin"), limit=1)[0]
+    entry = Session(db, db.actor("admin")).audit_entries(limit=1)[0]
     assert entry.params["pairs"] is True
     assert entry.result["returned"] == ["cousin", "father", "son"]
     assert entry.result["pairs_sha256"] == pairs_digest(list(reversed(got.pairs)))

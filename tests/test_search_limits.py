@@ -21,6 +21,7 @@ from patriline.reference.policy import search_policy
 from patriline.search.api import typed_copies
 from patriline.stats.report import ReportRequest
 from patriline.store import Database
+from patriline.store.cases import case_hits
 from plugins.approvals import approve
 from plugins.postgres import record
 from plugins.search import BASE, FATHER, profile
@@ -36,23 +37,24 @@ def limits_fixture(store_fixture: Any) -> Any:
     """A store with a small lineage, an analyst, a supervisor and a case."""
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.add_user(admin, "sue", "supervisor")
-    db.import_records(
-        db.actor("ann"),
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).add_user("sue", "supervisor")
+    Session(db, db.actor("ann")).import_records(
         [
             record("father", FATHER),
             record("son", profile(DYS458="18")),
             record("other", profile(DYS390="22", DYS391="10", DYS392="11")),
         ],
     )
-    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
-    db.open_case(db.actor("ann"), "C2", purpose="other case", legal_basis="test")
+    Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
+    Session(db, db.actor("ann")).open_case("C2", purpose="other case", legal_basis="test")
     return db
 
 
 def _denied(db: Any) -> list[Any]:
-    return [e for e in db.audit_entries(db.actor("admin")) if e.action == "access_denied"]
+    return [
+        e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "access_denied"
+    ]
 
 
 def test_policy__values_and_sources() -> None:
@@ -77,9 +79,11 @@ def test_search__one_locus_trace_is_refused_and_audited(limits_fixture: Any) -> 
     with pytest.raises(AccessDenied, match=r"1 locus copies typed \(DYS19\).*at least 9"):
         Session(db, "ann").search("C1", "DYS19=14")
     entry = _denied(db)[-1]
-    assert entry.params == {"action": "search_exact", "case": "C1"}
+    assert entry.params == {"action": "search_exact", "case": "C1", "via": "local"}
     assert "at least 9" in entry.result["reason"]
-    assert not [e for e in db.audit_entries(db.actor("admin")) if e.action == "search_exact"]
+    assert not [
+        e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "search_exact"
+    ]
 
 
 def test_search__kit_floor(limits_fixture: Any) -> None:
@@ -97,15 +101,15 @@ def test_search__kit_floor(limits_fixture: Any) -> None:
 def test_search__too_many_exact_hits_are_refused(limits_fixture: Any) -> None:
     db = limits_fixture
     cap = search_policy().max_exact_hits
-    db.import_records(
-        db.actor("ann"), [record(f"twin{i:03d}", FATHER, i + 2) for i in range(cap)]
+    Session(db, db.actor("ann")).import_records(
+        [record(f"twin{i:03d}", FATHER, i + 2) for i in range(cap)]
     )  # with "father": cap + 1 identical profiles
     with pytest.raises(AccessDenied, match=rf"{cap + 1} stored profiles match.*cap of {cap}"):
         Session(db, "ann").search("C1", FATHER)
     entry = _denied(db)[-1]
     assert entry.result["hits"] == cap + 1 and "returned" not in entry.result
     # Not a hit of the case: the refused search exposed nobody.
-    assert "father" not in db.case_hits("C1")
+    assert "father" not in case_hits(db, "C1")
 
 
 def test_search__top_is_capped(limits_fixture: Any) -> None:
@@ -165,7 +169,7 @@ def test_report__reads_only_hits_of_the_case(limits_fixture: Any) -> None:
     with pytest.raises(AccessDenied, match="not a hit: other"):
         report("other")
     entry = _denied(db)[-1]
-    assert entry.params == {"action": "report", "case": "C1"}
+    assert entry.params == {"action": "report", "case": "C1", "via": "local"}
     Session(db, "ann").search("C2", profile(DYS390="22", DYS391="10", DYS392="11"))  # a hit in C2
     with pytest.raises(AccessDenied, match="not a hit"):
         report("other")

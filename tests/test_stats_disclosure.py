@@ -50,10 +50,10 @@ def _holders(db: Any) -> Counter[tuple[int, ...]]:
 def small_store_fixture(store_fixture: Any) -> Any:
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.add_user(admin, "aud", "auditor")
-    db.import_records(db.actor("ann"), _families(30))
-    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).add_user("aud", "auditor")
+    Session(db, db.actor("ann")).import_records(_families(30))
+    Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     return db
 
 
@@ -61,8 +61,8 @@ def small_store_fixture(store_fixture: Any) -> Any:
 def large_store_fixture(store_fixture: Any) -> Any:
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "aud", "auditor")
-    db.import_records(db.actor("admin"), _families(150))
+    Session(db, admin).add_user("aud", "auditor")
+    Session(db, db.actor("admin")).import_records(_families(150))
     return db
 
 
@@ -76,7 +76,7 @@ def test_fit__small_store_refused_and_audited(small_store_fixture: Any) -> None:
     db = small_store_fixture
     with pytest.raises(DisclosureRefused, match=r"holds 30 profiles.*at least 100"):
         Session(db, "aud").reference(purpose="fit")
-    entries = [e for e in db.audit_entries(db.actor("admin")) if e.action == "stats"]
+    entries = [e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "stats"]
     assert len(entries) == 1 and "refused" in entries[0].result
 
 
@@ -177,6 +177,6 @@ def test_pool_rows__every_row_k_lineages_totals_kept() -> None:
 
 def test_records_helper_store_of_120_is_large_enough(store_fixture: Any) -> None:
     db = store_fixture
-    db.import_records(db.actor("admin"), records(120))
+    Session(db, db.actor("admin")).import_records(records(120))
     ref = Session(db, "admin").reference(purpose="fit")
     assert ref.store_wide and ref.encoded.n_rows == 120

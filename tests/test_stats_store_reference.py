@@ -20,15 +20,15 @@ QUERY = "DYS19=10,DYS390=20,DYS385=11,12"
 def reference_store_fixture(store_fixture: Any) -> Any:
     db = store_fixture
     admin = db.actor("admin")
-    db.add_user(admin, "ann", "analyst")
-    db.add_user(admin, "aud", "auditor")
-    db.import_records(db.actor("ann"), records(30))
-    db.open_case(db.actor("ann"), "C1", purpose="test", legal_basis="test")
+    Session(db, admin).add_user("ann", "analyst")
+    Session(db, admin).add_user("aud", "auditor")
+    Session(db, db.actor("ann")).import_records(records(30))
+    Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     return db
 
 
 def _stats_entries(db: Any) -> list[Any]:
-    return [e for e in db.audit_entries(db.actor("admin")) if e.action == "stats"]
+    return [e for e in Session(db, db.actor("admin")).audit_entries() if e.action == "stats"]
 
 
 def test_load_reference__store_is_read_only_through_a_session(
@@ -47,8 +47,8 @@ def test_load_reference__store_is_read_only_through_a_session(
 def test_load_reference__fit_reads_are_audited(reference_store_fixture: Any) -> None:
     db = reference_store_fixture
     # A store-wide fit needs 100 profiles (statistics_policy.toml): 30 + 90 more.
-    db.import_records(db.actor("ann"), records(90, start=30))
-    ref = Session(db, "ann").reference(purpose="fit")
+    Session(db, db.actor("ann")).import_records(records(90, start=30))
+    ref = load_reference(db, user="ann", purpose="fit")
     assert ref.encoded.n_rows == 120
     entries = _stats_entries(db)
     assert len(entries) == 1

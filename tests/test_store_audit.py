@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, text, update
 
+from patriline.casework import Session
 from patriline.errors import AccessDenied
 from patriline.store import Actor, Database
 from patriline.store.audit import GENESIS, HEAD_KEY
@@ -24,10 +25,10 @@ from plugins.tamper import attacker, rechain
 
 def _populated(db: Database) -> Database:
     admin = db.actor("admin")
-    db.import_records(admin, records(5))
-    db.open_case(admin, "C1", purpose="burglary 12/2024", legal_basis="CPA s.63")
-    db.add_user(admin, "ana", "analyst")
-    db.audit(admin, "search_exact", case="C1", params={"query": "S1"}, result={"hits": 1})
+    Session(db, admin).import_records(records(5))
+    Session(db, admin).open_case("C1", purpose="burglary 12/2024", legal_basis="CPA s.63")
+    Session(db, admin).add_user("ana", "analyst")
+    Session(db, admin).audit("search_exact", case="C1", params={"query": "S1"}, result={"hits": 1})
     return db
 
 
@@ -92,7 +93,7 @@ def test_verify_audit__deleted_last_entry_is_detected(store_fixture: Database) -
 def test_audit_entries__by_case_with_purpose(store_fixture: Database) -> None:
     db = _populated(store_fixture)
     admin = db.actor("admin")
-    entries = db.audit_entries(admin, case="C1")
+    entries = Session(db, admin).audit_entries(case="C1")
     assert [e.action for e in entries] == ["case_open", "search_exact"]
     assert entries[1].purpose == "burglary 12/2024"
     assert entries[1].result == {"hits": 1} and entries[1].user == "admin"
@@ -113,7 +114,7 @@ def test_verify_audit__any_single_edit_is_found(
     db = Database.create(tmp_path_factory.mktemp("h") / "a.db", "admin")
     admin = db.actor("admin")
     for i in range(n):
-        db.audit(admin, "stats", params={"i": i}, result={"n": i * i})
+        Session(db, admin).audit("stats", params={"i": i}, result={"n": i * i})
     total = n + 2
     victim = data.draw(st.integers(1, total))
     column = data.draw(
@@ -149,13 +150,18 @@ def test_set_role__is_chained_and_a_rollback_of_the_row_is_named(store_fixture: 
     admin = db.actor("admin")
     with db.engine.connect() as conn:
         before = conn.execute(select(users).where(users.c.name == "ana")).mappings().one()
-    assert db.set_role(admin, "ana", "supervisor") == Actor("ana", "supervisor")
+    assert Session(db, admin).set_role("ana", "supervisor") == Actor("ana", "supervisor")
     assert db.actor("ana").role == "supervisor" and db.verify_audit().ok
-    entry = db.audit_entries(admin, limit=1)[0]
-    assert entry.params == {"set_role": "ana", "role": "supervisor", "was": "analyst"}
+    entry = Session(db, admin).audit_entries(limit=1)[0]
+    assert entry.params == {
+        "set_role": "ana",
+        "role": "supervisor",
+        "was": "analyst",
+        "via": "local",
+    }
     assert entry.result["bound"][0]["table"] == "users"
     with pytest.raises(AccessDenied):
-        db.set_role(db.actor("ana"), "ana", "admin")  # only admins manage users
+        Session(db, db.actor("ana")).set_role("ana", "admin")  # only admins manage users
     with db.engine.begin() as conn:  # put the old row back, binding and all
         conn.execute(update(users).where(users.c.name == "ana").values(**before))
     res = db.verify_audit()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, update
 
+from patriline.casework import Session
 from patriline.cli import main
 from patriline.errors import InputError
 from patriline.store import Database
@@ -24,10 +25,10 @@ from plugins.tamper import attacker, rechain
 
 def _populated(db: Database, searches: int = 4) -> Database:
     admin = db.actor("admin")
-    db.import_records(admin, records(3))
-    db.open_case(admin, "C1", purpose="burglary 12/2024", legal_basis="CPA s.63")
+    Session(db, admin).import_records(records(3))
+    Session(db, admin).open_case("C1", purpose="burglary 12/2024", legal_basis="CPA s.63")
     for i in range(searches):
-        db.audit(admin, "search_exact", case="C1", params={"q": i}, result={"hits": i})
+        Session(db, admin).audit("search_exact", case="C1", params={"q": i}, result={"hits": i})
     return db
 
 
@@ -43,7 +44,9 @@ def test_anchor__rewritten_chain_verifies_alone_but_not_against_the_anchor(
     db = _populated(store_fixture)
     anchor = db.audit_anchor()
     assert anchor.entries == db.verify_audit().entries
-    db.audit(db.actor("admin"), "search_exact", case="C1", params={"q": 9}, result={"hits": 0})
+    Session(db, db.actor("admin")).audit(
+        "search_exact", case="C1", params={"q": 9}, result={"hits": 0}
+    )
     assert db.verify_audit([anchor]).ok  # appending keeps extending the anchor
     with attacker(db) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 3).values(user="mallory"))

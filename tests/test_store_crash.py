@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from patriline.casework import Session
 from patriline.reference import default_catalog
-from patriline.store import Database, importer
+from patriline.store import Database
+from patriline.store import batches as importer
 
 
 def _write_csv(path: Path, n: int, prefix: str, seed: int = 0) -> None:
@@ -36,14 +38,15 @@ def _write_csv(path: Path, n: int, prefix: str, seed: int = 0) -> None:
 CHILD = textwrap.dedent(
     """
     import sys
-    import patriline.store.importer as importer
+    import patriline.store.batches as importer
+    from patriline.casework import Session
     from patriline.store import Database
     importer.CHUNK = 1000  # report progress often, so the kill lands mid-import
     importer.PG_BULK_FK = 1000  # PostgreSQL: killed while the batch's foreign keys are dropped
     db = Database.open(sys.argv[1])
     def progress(done, total):
         print("PROGRESS", done, total, flush=True)
-    db.import_file(db.actor("admin"), sys.argv[2], progress=progress)
+    Session(db, db.actor("admin")).import_file(sys.argv[2], progress=progress)
     print("DONE", flush=True)
     """
 )
@@ -84,7 +87,7 @@ def test_import_file__sigkill_mid_import_leaves_none_or_all(
                     ).scalars()
                 )
             assert {fk[1] for fk in importer._BATCH_FKS} <= fks
-        again = db.import_file(db.actor("admin"), csv)
+        again = Session(db, db.actor("admin")).import_file(csv)
         assert again.added == n and db.verify_audit().ok
 
 
@@ -141,8 +144,8 @@ def test_import_records__busy_sqlite_raises_database_busy(tmp_path: Path) -> Non
     admin = other.actor("admin")
     # another writer holds the lock
     with holder.write(), pytest.raises(DatabaseBusy, match="database busy, retry"):
-        other.import_records(admin, records(10))
+        Session(other, admin).import_records(records(10))
     assert other.active_specimens() == [] and other.verify_audit().ok
-    assert other.import_records(other.actor("admin"), records(10)).added == 10
+    assert Session(other, other.actor("admin")).import_records(records(10)).added == 10
     holder.close()
     other.close()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from patriline.casework import Session
 from patriline.errors import ConflictError, InputError, NotFound
 from patriline.store import Database, Link, migrate
 from plugins.postgres import records
@@ -36,38 +37,38 @@ def test_open__not_a_store(tmp_path: Path) -> None:
 def test_insert_links__unchanged_and_conflict(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(admin, records(3))
-    res = db.insert_links(
-        admin, [Link("S1", "S0"), Link("S2", "F9", confidence=0.5)], source="church book"
+    Session(db, admin).import_records(records(3))
+    res = Session(db, admin).insert_links(
+        [Link("S1", "S0"), Link("S2", "F9", confidence=0.5)], source="church book"
     )
     assert res == {"rows": 2, "added": 2, "unchanged": 0}
     assert "F9" in db.persons()  # a father without a specimen is a person
-    assert db.insert_links(admin, [Link("S1", "S0")], source="again") == {
+    assert Session(db, admin).insert_links([Link("S1", "S0")], source="again") == {
         "rows": 1,
         "added": 0,
         "unchanged": 1,
     }
     with pytest.raises(ConflictError, match="already has another father"):
-        db.insert_links(admin, [Link("S1", "S2"), Link("S0", "F8")], source="other")
+        Session(db, admin).insert_links([Link("S1", "S2"), Link("S0", "F8")], source="other")
     assert sorted((x.son, x.father, x.source, x.confidence) for x in db.links()) == [
         ("S1", "S0", "church book", 1.0),
         ("S2", "F9", "church book", 0.5),
     ]
     with pytest.raises(InputError, match="his own father"):
-        db.insert_links(admin, [Link("S1", "S1")], source="x")
+        Session(db, admin).insert_links([Link("S1", "S1")], source="x")
 
 
 def test_changes_since__adds_then_removes(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(admin, records(2))
-    db.import_records(admin, records(2, start=2))
+    Session(db, admin).import_records(records(2))
+    Session(db, admin).import_records(records(2, start=2))
     assert db.changes_since(0) == [
         (1, "S0", "add"),
         (2, "S1", "add"),
         (3, "S2", "add"),
         (4, "S3", "add"),
     ]
-    db.expunge(admin, "S0", "test")
+    Session(db, admin).expunge("S0", "test")
     assert db.changes_since(3) == [(4, "S3", "add"), (5, "S0", "remove")]
     assert db.change_seq() == 5

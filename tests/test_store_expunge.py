@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from patriline.casework import Session
 from patriline.errors import AccessDenied, InputError, NotFound
 from patriline.store import Database, Link, new_identity_key
 from plugins.postgres import record, records
@@ -14,29 +15,28 @@ from plugins.postgres import record, records
 def test_expunge__removes_rows_identity_links_and_feeds_remove(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(
-        admin,
+    Session(db, admin).import_records(
         [
             record("A", "DYS19=14,DYS390=24", person="P"),
             record("B", "DYS19=13"),
             record("C", "DYS19=12", person="P"),
         ],
     )
-    db.insert_links(admin, [Link("P", "B")], source="church book")
-    db.set_identity(admin, "P", {"name": "X"}, new_identity_key())
+    Session(db, admin).insert_links([Link("P", "B")], source="church book")
+    Session(db, admin).set_identity("P", {"name": "X"}, new_identity_key())
     seq = db.change_seq()
-    rep = db.expunge(admin, "A", "acquitted")
+    rep = Session(db, admin).expunge("A", "acquitted")
     assert not rep.person_removed  # P still has specimen C
     with pytest.raises(NotFound):
         db.haplotype("A")
-    rep = db.expunge(admin, "C", "acquitted")
+    rep = Session(db, admin).expunge("C", "acquitted")
     assert rep.person_removed and rep.identity_removed and rep.links_removed == 1
     assert db.links() == [] and "P" not in db.persons()
     assert db.changes_since(seq) == [(seq + 1, "A", "remove"), (seq + 2, "C", "remove")]
     ids, enc = db.encoded()
     assert ids == ["B"] and enc.n_rows == 1
-    tomb = [e for e in db.audit_entries(admin) if e.action == "expunge"]
-    assert tomb[-1].params == {"specimen": "C", "reason": "acquitted"}
+    tomb = [e for e in Session(db, admin).audit_entries() if e.action == "expunge"]
+    assert tomb[-1].params == {"specimen": "C", "reason": "acquitted", "via": "local"}
     assert "DYS19" not in str(tomb[-1].to_dict())
     assert db.verify_audit().ok
 
@@ -44,9 +44,9 @@ def test_expunge__removes_rows_identity_links_and_feeds_remove(store_fixture: Da
 def test_expunge__reimport_is_a_conflict(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(admin, records(3))
-    db.expunge(admin, "S1", "court order")
-    s = db.import_records(admin, records(3))
+    Session(db, admin).import_records(records(3))
+    Session(db, admin).expunge("S1", "court order")
+    s = Session(db, admin).import_records(records(3))
     assert (s.added, s.unchanged, s.conflicts) == (0, 2, 1)
     assert "expunged" in s.conflict_details[0].reason
 
@@ -54,21 +54,20 @@ def test_expunge__reimport_is_a_conflict(store_fixture: Database) -> None:
 def test_expunge__errors(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(admin, records(1))
-    db.add_user(admin, "ana", "analyst")
+    Session(db, admin).import_records(records(1))
+    Session(db, admin).add_user("ana", "analyst")
     with pytest.raises(AccessDenied):
-        db.expunge(db.actor("ana"), "S0", "x")
+        Session(db, db.actor("ana")).expunge("S0", "x")
     with pytest.raises(InputError, match="reason"):
-        db.expunge(admin, "S0", " ")
+        Session(db, admin).expunge("S0", " ")
     with pytest.raises(NotFound, match="'nope'"):
-        db.expunge(admin, "nope", "x")
+        Session(db, admin).expunge("nope", "x")
 
 
 def test_apply_retention__expunges_only_past_dates(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(
-        admin,
+    Session(db, admin).import_records(
         [
             record("old", "DYS19=14", retention_until="2020-01-01"),
             record("edge", "DYS19=15", retention_until="2025-06-01"),
@@ -76,9 +75,9 @@ def test_apply_retention__expunges_only_past_dates(store_fixture: Database) -> N
             record("none", "DYS19=17"),
         ],
     )
-    reports = db.apply_retention(admin, dt.date(2025, 6, 1))
+    reports = Session(db, admin).apply_retention(dt.date(2025, 6, 1))
     assert [r.specimen for r in reports] == ["old"]
     assert sorted(db.active_specimens()) == ["edge", "new", "none"]
-    assert [r.specimen for r in db.apply_retention(admin, "2025-06-02")] == ["edge"]
-    actions = [e.action for e in db.audit_entries(admin)]
+    assert [r.specimen for r in Session(db, admin).apply_retention("2025-06-02")] == ["edge"]
+    actions = [e.action for e in Session(db, admin).audit_entries()]
     assert actions.count("retention") == 4  # 2 expungements + 2 summaries

@@ -15,15 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from patriline.casework import Session
 from patriline.encoding import Layout, encode
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype
 from patriline.io import read, read_encoded
 from patriline.store import Database
-from patriline.store import importer as _importer
-from patriline.store.bulk import canonical_texts, prepare_encoded, row_bytes
-from patriline.store.importer import file_sha256
-from patriline.store.prepare import prepare
+from patriline.store import batches as _importer
+from patriline.store.batches import file_sha256
+from patriline.store.encoded_rows import canonical_texts, prepare_encoded, row_bytes
+from patriline.store.record_rows import prepare
 from patriline.store.schema import haplotypes, import_batches, meta, persons, removals, specimens
 from plugins.postgres import record
 from test_store_import import _haplotypes
@@ -94,8 +95,7 @@ def _dump(db: Database) -> dict[str, list[Any]]:
 def _seed(db: Database) -> None:
     """What the store holds before the messy file: unchanged, conflicting, expunged."""
     admin = db.actor("admin")
-    db.import_records(
-        admin,
+    Session(db, admin).import_records(
         [
             record(
                 "S11", "DYS19=14,DYS385=11,14,DYS389I=13,DYS389II=29,DYS390=24,DYS391=10,DYS448=19"
@@ -105,14 +105,13 @@ def _seed(db: Database) -> None:
             record("S99", "DYS19=15", person="P9"),
         ],
     )
-    db.expunge(admin, "S2", reason="acquitted")
+    Session(db, admin).expunge("S2", reason="acquitted")
 
 
 def _old_path(db: Database, path: Path, **kw: Any) -> Any:
     """``import_file`` as it was: io.read, then import_records."""
     res = read(path, strict=not kw.get("lenient", False))
-    return db.import_records(
-        db.actor("admin"),
+    return Session(db, db.actor("admin")).import_records(
         res.records,
         file=str(path),
         file_hash=file_sha256(path),
@@ -132,8 +131,8 @@ def test_import_file__columnar_equals_records_path__lenient(
     for db in (old_db, new_db):
         _seed(db)
     old = _old_path(old_db, path, lenient=True, rejects=tmp_path / "old.csv")
-    new = new_db.import_file(
-        new_db.actor("admin"), path, lenient=True, rejects=tmp_path / "new.csv"
+    new = Session(new_db, new_db.actor("admin")).import_file(
+        path, lenient=True, rejects=tmp_path / "new.csv"
     )
     assert new.to_dict() == old.to_dict()
     assert (new.conflicts, new.unchanged) == (2, 1)  # S2 expunged, S12 differs; S11 same
@@ -170,7 +169,7 @@ def test_import_file__columnar_equals_records_path__atomic(
     with pytest.raises(InputError) as old_err:
         _old_path(old_db, bad)
     with pytest.raises(InputError) as new_err:
-        new_db.import_file(new_db.actor("admin"), bad)
+        Session(new_db, new_db.actor("admin")).import_file(bad)
     assert str(new_err.value) == str(old_err.value)
     assert "line 3" in str(new_err.value) or ":3" in str(new_err.value)
     assert _dump(new_db) == _dump(old_db)
@@ -189,7 +188,7 @@ def test_import_file__bulk_foreign_keys_restored(
         "specimen,person,DYS19\n" + "".join(f"B{i},Q{i % 3},{10 + i % 5}\n" for i in range(40)),
         encoding="utf-8",
     )
-    summary = db.import_file(db.actor("admin"), path)
+    summary = Session(db, db.actor("admin")).import_file(path)
     assert summary.added == 40
     assert db.person_of("B4") == "Q1"
     with db.engine.connect() as conn:
@@ -204,11 +203,11 @@ def test_import_file__bulk_foreign_keys_restored(
     def boom(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("crash after the rows were written")
 
-    monkeypatch.setattr("patriline.store.imports._audit.append", boom)
+    monkeypatch.setattr("patriline.store.audit.append", boom)
     more = tmp_path / "more.csv"
     more.write_text("specimen,DYS19\n" + "".join(f"C{i},14\n" for i in range(30)), encoding="utf-8")
     with pytest.raises(RuntimeError):
-        db.import_file(db.actor("admin"), more)
+        Session(db, db.actor("admin")).import_file(more)
     assert "C1" not in set(db.active_specimens())
     if db.dialect == "postgresql":
         with db.engine.connect() as conn:

@@ -10,19 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patriline.casework import Session
 from patriline.encoding import Layout, encode
 from patriline.errors import InputError
 from patriline.haplotype import Allele, AlleleKind, Haplotype
 from patriline.reference import default_catalog
 from patriline.store import Database
-from patriline.store.prepare import RowEncoder
+from patriline.store.record_rows import RowEncoder
 from plugins.postgres import record, records
 
 
 def test_import_records__adds_then_idempotent(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    first = db.import_records(admin, records(30))
+    first = Session(db, admin).import_records(records(30))
     assert first.to_dict() == {
         "rows": 30,
         "added": 30,
@@ -30,7 +31,7 @@ def test_import_records__adds_then_idempotent(store_fixture: Database) -> None:
         "conflicts": 0,
         "rejected": 0,
     }
-    again = db.import_records(admin, records(30))
+    again = Session(db, admin).import_records(records(30))
     assert again.to_dict() == {
         "rows": 30,
         "added": 0,
@@ -46,9 +47,9 @@ def test_import_records__adds_then_idempotent(store_fixture: Database) -> None:
 def test_import_records__conflict_is_reported_not_overwritten(store_fixture: Database) -> None:
     db = store_fixture
     admin = db.actor("admin")
-    db.import_records(admin, [record("A", "DYS19=14,DYS390=24")])
-    s = db.import_records(
-        admin, [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")]
+    Session(db, admin).import_records([record("A", "DYS19=14,DYS390=24")])
+    s = Session(db, admin).import_records(
+        [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")]
     )
     assert (s.added, s.conflicts, s.unchanged) == (1, 1, 0)
     c = s.conflict_details[0]
@@ -60,7 +61,7 @@ def test_import_records__conflict_is_reported_not_overwritten(store_fixture: Dat
 def test_import_records__duplicate_in_file(store_fixture: Database) -> None:
     db = store_fixture
     recs = [record("A", "DYS19=14"), record("A", "DYS19=14", 3), record("A", "DYS19=16", 4)]
-    s = db.import_records(db.actor("admin"), recs)
+    s = Session(db, db.actor("admin")).import_records(recs)
     assert (s.rows, s.added, s.unchanged, s.conflicts) == (3, 1, 1, 1)
 
 
@@ -70,10 +71,10 @@ def test_import_records__atomic_rejects_everything_on_bad_row(store_fixture: Dat
     with pytest.raises(
         InputError, match=r"<records>:9, specimen X, column 'category', value 'alien'"
     ):
-        db.import_records(db.actor("admin"), recs)
+        Session(db, db.actor("admin")).import_records(recs)
     assert db.active_specimens() == []
     assert db.verify_audit().ok
-    refused = db.audit_entries(db.actor("admin"))[-1]
+    refused = Session(db, db.actor("admin")).audit_entries()[-1]
     assert refused.action == "import" and refused.result["added"] == 0
     assert "'alien'" in refused.result["error"]
 
@@ -86,8 +87,8 @@ def test_import_records__lenient_writes_rejects(store_fixture: Database, tmp_pat
         record("X", "DYS19=14", line=9, retention_until="31/12/2030"),
         record("Y", "DYS19=14", line=10, category="alien"),
     ]
-    db.import_records(db.actor("admin"), [record("S0", "DYS19=9")])
-    s = db.import_records(db.actor("admin"), recs, lenient=True, rejects=rej)
+    Session(db, db.actor("admin")).import_records([record("S0", "DYS19=9")])
+    s = Session(db, db.actor("admin")).import_records(recs, lenient=True, rejects=rej)
     assert s.to_dict() == {"rows": 5, "added": 2, "unchanged": 0, "conflicts": 1, "rejected": 2}
     with rej.open() as fh:
         rows = list(csv.DictReader(fh))
@@ -110,7 +111,7 @@ def test_import_records__metadata_and_person(store_fixture: Database) -> None:
         retention_until="2031-01-02",
         collected_at="2024-05-06",
     )
-    db.import_records(db.actor("admin"), [rec, record("A2", "DYS19=15", person="P1")])
+    Session(db, db.actor("admin")).import_records([rec, record("A2", "DYS19=15", person="P1")])
     info = db.specimen_info("A1")
     assert (info.person, info.category, info.kit, info.agency) == (
         "P1",
@@ -130,11 +131,11 @@ def test_import_file__csv_through_io_reader(store_fixture: Database, tmp_path: P
         'specimen,person,category,DYS19,DYS390,DYS385\nA,P,arrestee,14,24,"11,14"\nB,,volunteer,15,23,12\n'
     )
     db = store_fixture
-    s = db.import_file(db.actor("admin"), path)
+    s = Session(db, db.actor("admin")).import_file(path)
     assert s.to_dict() == {"rows": 2, "added": 2, "unchanged": 0, "conflicts": 0, "rejected": 0}
     assert db.person_of("A") == "P" and db.person_of("B") == "B"
     assert str(db.haplotype("B")) == "DYS19=15;DYS390=23;DYS385=12,12"
-    batches = db.audit_entries(db.actor("admin"))
+    batches = Session(db, db.actor("admin")).audit_entries()
     entry = next(e for e in batches if e.action == "import")
     assert entry.params["file_hash"] and len(entry.params["file_hash"]) == 64
 
@@ -143,7 +144,7 @@ def test_encoded__equals_encode_of_stored_haplotypes(store_fixture: Database) ->
     """Independent computation: the store's bulk path against ``encoding.encode``."""
     db = store_fixture
     recs = [*records(12), record("D", "DYS19=14,15,DYS458=15.2,DYS392=null,DYS390=OL")]
-    db.import_records(db.actor("admin"), recs)
+    Session(db, db.actor("admin")).import_records(recs)
     ids, enc = db.encoded()
     expected = encode([db.haplotype(i) for i in ids], Layout.universal())
     assert np.array_equal(enc.values, expected.values)

@@ -56,7 +56,7 @@ def test_lineage_links__same_members_as_whole_pedigree_on_random_forests(
     db = store_fixture
     rng = random.Random(20261124)
     links, persons = _forest(rng)
-    db.insert_links(db.actor("admin"), links, source="test")
+    Session(db, db.actor("admin")).insert_links(links, source="test")
     full = Pedigree(db.links())
     by_tree: dict[str, list[str]] = {}
     for p in persons:
@@ -90,7 +90,7 @@ def test_lineage_links__hits_related_above_generations(store_fixture: Database) 
     db = store_fixture
     chain = [("A1", "A0"), ("A2", "A1"), ("A3", "A2"), ("A4", "A3"), ("A3x", "A2")]
     chain += [("B1", "A0"), ("B2", "B1"), ("B3", "B2"), ("B4", "B3"), ("B5", "B4")]
-    db.insert_links(db.actor("admin"), [Link(s, f) for s, f in chain], source="test")
+    Session(db, db.actor("admin")).insert_links([Link(s, f) for s, f in chain], source="test")
     region = Pedigree(db.lineage_links(["A4", "B4"], 1))
     members = lineage_members(region, ["A4", "B4"], 1)
     assert members == {"A3": -1, "A4": 0, "B3": -1, "B4": 0, "B5": 1}
@@ -105,17 +105,16 @@ def test_lineage_links__cycle_in_region_refused_elsewhere_ignored(
     ``expand`` only when it lies in the expansion region."""
     db = store_fixture
     admin = db.actor("admin")
-    db.open_case(admin, "C1", purpose="test", legal_basis="test")
+    Session(db, admin).open_case("C1", purpose="test", legal_basis="test")
     approve_expansion(db, "C1")  # expansion needs a live familial approval
-    db.import_records(
-        admin,
+    Session(db, admin).import_records(
         [
             Record("sA", hap("DYS19=14"), 2, person="A"),
             Record("sZ", hap("DYS19=14"), 3, person="Z"),
         ],
     )
     ring = [("A", "B"), ("B", "C"), ("D", "C")]
-    db.insert_links(admin, [Link(s, f) for s, f in [*ring, ("Z", "Y")]], source="test")
+    Session(db, admin).insert_links([Link(s, f) for s, f in [*ring, ("Z", "Y")]], source="test")
     with db.write() as conn:  # close the ring behind insert_links' back
         conn.execute(
             paternal_links.insert().values(son="C", father="A", source="old", confidence=1.0)
@@ -140,8 +139,8 @@ def test_active_specimens_and_haplotypes_of__equal_per_item_reads(
         for i in range(11)
     ]
     recs[4] = Record("s4", hap("DYS19=11,DYS385=11,14"), 6, kit="yfiler_plus", person="P0")
-    db.import_records(admin, recs)
-    db.expunge(admin, "s8", reason="test")
+    Session(db, admin).import_records(recs)
+    Session(db, admin).expunge("s8", reason="test")
     persons = [f"P{i}" for i in range(6)]
     got = db.active_specimens_of(persons)
     assert got == {p: db.specimens_of(p) for p in persons if db.specimens_of(p)}
@@ -189,11 +188,11 @@ def test_expand__equals_whole_registry_path(store_fixture: Database) -> None:
     forest with typed men (some with two specimens), for 12 random hits and G."""
     db = store_fixture
     admin = db.actor("admin")
-    db.open_case(admin, "C1", purpose="test", legal_basis="test")
+    Session(db, admin).open_case("C1", purpose="test", legal_basis="test")
     approve_expansion(db, "C1")  # expansion needs a live familial approval
     rng = random.Random(7)
     links, persons = _forest(rng)
-    db.insert_links(admin, links, source="test")
+    Session(db, admin).insert_links(links, source="test")
     typed = rng.sample(persons, 120)
     recs = []
     for i, p in enumerate(typed):
@@ -203,7 +202,7 @@ def test_expand__equals_whole_registry_path(store_fixture: Database) -> None:
         if i % 10 == 0:  # a second, fuller profile of the same man
             text = f"DYS19={13 + i % 3},DYS390={23 + i % 2},DYS391=10"
             recs.append(Record(f"t{i}", hap(text), i + 2, person=p))
-    db.import_records(admin, recs)
+    Session(db, admin).import_records(recs)
     trace = hap("DYS19=14,DYS390=24,DYS391=10")
     specimen_ids = [r.specimen for r in recs]
     for _ in range(12):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from patriline.casework import Session
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.search.api import trace_digest
 
@@ -20,13 +21,11 @@ def approve(
 ) -> Any:
     """``db.approve_case`` for ``trace`` (``None``: a ``pairs`` approval) and the bounds."""
     if trace is None:
-        return db.approve_case(
-            db.actor(supervisor), case, kind="pairs", max_mismatches=max_mismatches,
+        return Session(db, db.actor(supervisor)).approve_case(case, kind="pairs", max_mismatches=max_mismatches,
             min_loci=min_loci,
         )  # fmt: skip
     h = parse_haplotype_string(trace) if isinstance(trace, str) else trace
-    return db.approve_case(
-        db.actor(supervisor), case, trace_sha256=trace_digest(h),
+    return Session(db, db.actor(supervisor)).approve_case(case, trace_sha256=trace_digest(h),
         max_mismatches=max_mismatches, max_steps=max_steps, min_loci=min_loci,
     )  # fmt: skip
 
@@ -39,6 +38,6 @@ def approve_expansion(db: Any, case: str, *, supervisor: str = "approver") -> st
     """Give ``case`` a live familial approval (by a second supervisor, added if needed) so
     that it may be expanded; return the audited reason for expanding named specimens."""
     if supervisor not in {a.name for a in db.users()}:
-        db.add_user(db.actor("admin"), supervisor, "supervisor")
-    db.approve_case(db.actor(supervisor), case, trace_sha256="0" * 64, max_mismatches=0)
+        Session(db, db.actor("admin")).add_user(supervisor, "supervisor")
+    Session(db, db.actor(supervisor)).approve_case(case, trace_sha256="0" * 64, max_mismatches=0)
     return REASON

@@ -72,7 +72,7 @@ def expand(
     session.authorize("expand", case)
     session.authorize("read_identity", case)
     if reason is None or not reason.strip():
-        db.require_case_hits(session.actor, "expand", case, hits)
+        session.require_case_hits("expand", case, hits)
     hit_persons = []
     for s in hits:
         info = db.specimen_info(s)

@@ -42,7 +42,7 @@ def report(session: Session, request: ReportRequest) -> dict[str, Any]:
     # search: check that right (and the case) before anything is read.
     session.authorize("search_exact", request.case)
     # Only a hit of this case's audited searches, never any named specimen.
-    db.require_case_hits(session.actor, "report", request.case, [request.specimen])
+    session.require_case_hits("report", request.case, [request.specimen])
     candidate = db.haplotype(request.specimen)
     ref = reference(session, case=request.case, purpose="frequency")
     ev = evaluate(request, trace, candidate, ref, model)

@@ -73,7 +73,7 @@ def refuse(
     session: Session, action: str, case: str | None, reason: str, **result: Any
 ) -> AccessDenied:
     """Audit a refusal (``access_denied``) of the session's user; the error to raise."""
-    return session.store.refuse(session.actor, action, case, reason, **result)
+    return session.refuse(action, case, reason, **result)
 
 
 # ------------------------------------------------------------------------ the index
@@ -309,8 +309,7 @@ def search_many(
     approval_ids: list[int | None] = [None] * len(traces)
     if familial:
         approval_ids = [
-            db.use_approval(
-                session.actor,
+            session.use_approval(
                 case,
                 kind="search",
                 trace_sha256=trace_digest(t),
@@ -371,8 +370,8 @@ def pairs(
     check_limits(search_policy(), min_loci, None)
     db = session.store
     session.authorize("search_familial", case)
-    approval = db.use_approval(
-        session.actor, case, kind="pairs", trace_sha256=None, max_mismatches=max_mismatches,
+    approval = session.use_approval(
+        case, kind="pairs", trace_sha256=None, max_mismatches=max_mismatches,
         max_steps=None, min_loci=min_loci,
     )  # fmt: skip
     idx = open_index(db)

@@ -11,12 +11,29 @@ authenticated request to the lab service).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from patriline.store import Actor, Case, Database
+from patriline.casework import auditing, cases, expunge, identities, imports, users
+from patriline.casework import links as linking
+from patriline.casework.access import action_of, check
+from patriline.errors import AccessDenied
+from patriline.store import Actor, AuditRecord, Case, Database
+from patriline.store import cases as _cases
+from patriline.store.audit import Anchor, AuditEntry, VerifyResult
+from patriline.store.records import ExpungeReport, ImportSummary
+
+if TYPE_CHECKING:
+    from patriline.io.encoded import EncodedRead
+    from patriline.io.model import Problem, Record
+    from patriline.pedigree.links_io import LinkReadResult
+    from patriline.store.identity import IdentityImport
+
+#: A progress callback: ``(done, total)``.
+Progress = Callable[[int, int], None]
 
 if TYPE_CHECKING:
     from patriline.haplotype import Haplotype
@@ -75,13 +92,75 @@ class Session:
         return self.actor.name
 
     # ------------------------------------------------------------------ the two rules
-    def authorize(self, action: str, case: str | Case | None = None) -> Case | None:
-        """Check that the user may do ``action`` (in ``case``); return the case.
+    def role(self) -> str:
+        """The user's role as the store has it now (:class:`AccessDenied` if removed)."""
+        role = self.store.role_of(self.actor.name)
+        if role is None:
+            raise AccessDenied(f"user {self.actor.name!r} is not a user of this store")
+        return role
 
-        Raises :class:`~patriline.errors.AccessDenied` with the reason; the refusal is
-        audited (``access_denied``).
+    def authorize(self, action: str, case: str | Case | None = None) -> Case | None:
+        """Check that the user may do ``action`` (in ``case``); return the loaded case.
+
+        The role and the case are read from the store at each check. Raises
+        :class:`~patriline.errors.AccessDenied` with the reason; the refusal is
+        audited (``access_denied``, with the action and case asked for).
         """
-        return self.store.authorize(self.actor, action, case)
+        action_of(action)  # ValueError for an unknown action
+        case_id = case.id if isinstance(case, Case) else case
+        role = self.role()
+        loaded = _cases.find_case(self.store, case_id) if case_id else None
+        actor = Actor(self.actor.name, role)
+        try:
+            check(actor, action, loaded, case_name=case_id)
+        except AccessDenied as exc:
+            # Refusals are part of the record oversight bodies read: who tried what, where.
+            self.audit(
+                "access_denied",
+                case=loaded,
+                params={"action": str(action), "case": case_id},
+                result={"reason": str(exc)},
+            )
+            raise
+        return loaded
+
+    def refuse(self, action: str, case: str | None, reason: str, **result: Any) -> AccessDenied:
+        """Audit a refusal (``access_denied``) decided by a use case; the error to raise."""
+        known = case if case and _cases.find_case(self.store, case) is not None else None
+        self.audit(
+            "access_denied",
+            case=known,
+            params={"action": str(action), "case": case},
+            result={"reason": reason, **result},
+        )
+        return AccessDenied(reason)
+
+    def entry(
+        self,
+        action: str,
+        *,
+        case: str | Case | None = None,
+        purpose: str | None = None,
+        params: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None,
+        bind: tuple[tuple[str, Any], ...] = (),
+    ) -> AuditRecord:
+        """The content of an audit entry by this user (and ``via``), for a store writer
+        to append in the transaction of its data write."""
+        case_id = case.id if isinstance(case, Case) else case
+        if purpose is None and isinstance(case, Case):
+            purpose = case.purpose
+        return AuditRecord(
+            user=self.actor.name,
+            role=self.actor.role,
+            action=str(action),
+            case=case_id,
+            purpose=purpose,
+            params=params,
+            result=result,
+            bind=bind,
+            via=self.via,
+        )
 
     def audit(
         self,
@@ -92,20 +171,203 @@ class Session:
         params: dict[str, Any] | None = None,
         result: dict[str, Any] | None = None,
     ) -> int:
-        """Append one audit entry for the user (its own transaction); its ID."""
-        return self.store.audit(
-            self.actor,
-            action,
-            case=case,
-            purpose=purpose,
-            params=params,
-            result=result,
+        """Append one audit entry for the user (its own transaction); its ID.
+
+        The role recorded is the store's; the purpose defaults to the case's.
+        """
+        return self.store.append_audit(
+            self.entry(action, case=case, purpose=purpose, params=params, result=result)
         )
 
     # ------------------------------------------------------------------ store-side use cases
     # users, cases and approvals, audit reads, imports, links, identities, expungement:
     # thin methods delegating to casework.users, .cases, .auditing, .imports, .links,
     # .identities and .expunge.
+    def add_user(self, name: str, role: str) -> Actor:
+        return users.add_user(self, name, role)
+
+    def set_role(self, name: str, role: str) -> Actor:
+        return users.set_role(self, name, role)
+
+    def users(self) -> list[Actor]:
+        return users.users(self)
+
+    def open_case(self, case: str, *, purpose: str, legal_basis: str) -> Case:
+        return cases.open_case(self, case, purpose=purpose, legal_basis=legal_basis)
+
+    def approve_case(
+        self,
+        case: str,
+        *,
+        familial: bool = True,
+        kind: str = "search",
+        trace_sha256: str | None = None,
+        max_mismatches: int | None = None,
+        max_steps: int | None = None,
+        min_loci: int | None = None,
+    ) -> Case:
+        """See :func:`patriline.casework.cases.approve_case`."""
+        return cases.approve_case(
+            self,
+            case,
+            familial=familial,
+            kind=kind,
+            trace_sha256=trace_sha256,
+            max_mismatches=max_mismatches,
+            max_steps=max_steps,
+            min_loci=min_loci,
+        )
+
+    def revoke_approvals(self, case: str) -> int:
+        return cases.revoke_approvals(self, case)
+
+    def use_approval(
+        self,
+        case: str,
+        *,
+        kind: str,
+        trace_sha256: str | None,
+        max_mismatches: int | None,
+        max_steps: int | None,
+        min_loci: int,
+    ) -> int:
+        """See :func:`patriline.casework.cases.use_approval`."""
+        return cases.use_approval(
+            self,
+            case,
+            kind=kind,
+            trace_sha256=trace_sha256,
+            max_mismatches=max_mismatches,
+            max_steps=max_steps,
+            min_loci=min_loci,
+        )
+
+    def case(self, case: str) -> Case:
+        return cases.case(self, case)
+
+    def list_cases(self) -> list[Case]:
+        return cases.list_cases(self)
+
+    def require_case_hits(self, action: str, case: str, specimens: Sequence[str]) -> None:
+        cases.require_case_hits(self, action, case, specimens)
+
+    def audit_entries(
+        self, *, case: str | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
+        return auditing.audit_entries(self, case=case, limit=limit)
+
+    def verify_audit(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
+        return auditing.verify_audit(self, anchors)
+
+    def audit_anchor(self) -> Anchor:
+        return auditing.audit_anchor(self)
+
+    def import_records(
+        self,
+        records: Sequence[Record],
+        *,
+        file: str = "<records>",
+        file_hash: str | None = None,
+        format: str | None = None,
+        rows: int | None = None,
+        problems: Sequence[Problem] = (),
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """See :func:`patriline.casework.imports.import_records`."""
+        return imports.import_records(
+            self,
+            records,
+            file=file,
+            file_hash=file_hash,
+            format=format,
+            rows=rows,
+            problems=problems,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
+
+    def import_encoded(
+        self,
+        read: EncodedRead,
+        *,
+        file_hash: str | None = None,
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """See :func:`patriline.casework.imports.import_encoded`."""
+        return imports.import_encoded(
+            self,
+            read,
+            file_hash=file_hash,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
+
+    def import_file(
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        lenient: bool = False,
+        rejects: str | Path | None = None,
+        category: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """See :func:`patriline.casework.imports.import_file`."""
+        return imports.import_file(
+            self,
+            path,
+            format=format,
+            lenient=lenient,
+            rejects=rejects,
+            category=category,
+            progress=progress,
+        )
+
+    def insert_links(
+        self, links: Iterable[Any], *, source: str, file_hash: str | None = None
+    ) -> dict[str, int]:
+        return linking.insert_links(self, links, source=source, file_hash=file_hash)
+
+    def import_links(
+        self, path: str | Path, *, format: str | None = None, lenient: bool = False
+    ) -> tuple[LinkReadResult, dict[str, int]]:
+        return linking.import_links(self, path, format=format, lenient=lenient)
+
+    def set_identity(self, person: str, data: dict[str, Any], key: str | bytes) -> None:
+        identities.set_identity(self, person, data, key)
+
+    def import_identities(
+        self, path: str | Path, key: str | bytes, *, lenient: bool = False
+    ) -> IdentityImport:
+        return identities.import_identities(self, path, key, lenient=lenient)
+
+    def identity(self, case: str | Case, person: str, key: str | bytes) -> dict[str, Any]:
+        return identities.identity(self, case, person, key)
+
+    def register_identity_key(self, key: str | bytes) -> str:
+        return identities.register_identity_key(self, key)
+
+    def grant_identity_key(self, user: str, key: str | bytes) -> None:
+        identities.grant_identity_key(self, user, key)
+
+    def revoke_identity_key(self, user: str) -> None:
+        identities.revoke_identity_key(self, user)
+
+    def expunge(self, specimen: str, reason: str) -> ExpungeReport:
+        return expunge.expunge(self, specimen, reason)
+
+    def apply_retention(self, today: date | str | None = None) -> list[ExpungeReport]:
+        return expunge.apply_retention(self, today)
 
     # ------------------------------------------------------------------ engine use cases
     # searching, expansion, statistics against the store, reports: thin methods

@@ -4,8 +4,8 @@ Identities are encrypted with the store's data key, wrapped for each user who ma
 them; a user's own identity key unwraps it and never enters the store
 (docs/safeguards.md). ``identity register|grant|revoke`` manage who holds it. The key comes from ``--key-file`` or ``$PATRILINE_IDENTITY_KEY``,
 never from a command-line value (other users of the machine could read it in the
-process list). Access and audit are the library's (``Database.import_identities``,
-``Database.identity``).
+process list). Access and audit are the library's (``Session.import_identities``,
+``Session.identity``).
 """
 
 from __future__ import annotations
@@ -64,13 +64,11 @@ def identity_import(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Encrypt and store identities (one row per person): atomic unless --lenient."""
-    from patriline.store import Database
+    from patriline.casework import Session
 
     key = _key(key_file)
-    with Database.open(store_url(db)) as store:
-        summary = store.import_identities(
-            store.actor(user or default_user()), file, key, lenient=lenient
-        )
+    with Session.open(store_url(db), user or default_user()) as session:
+        summary = session.import_identities(file, key, lenient=lenient)
     if as_json:
         emit_json(summary.to_dict())
         return
@@ -91,11 +89,11 @@ def identity_show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Decrypt one person's identity within a case (audited, also when it fails)."""
-    from patriline.store import Database
+    from patriline.casework import Session
 
     key = _key(key_file)
-    with Database.open(store_url(db)) as store:
-        data = store.identity(store.actor(user or default_user()), case, person, key)
+    with Session.open(store_url(db), user or default_user()) as session:
+        data = session.identity(case, person, key)
     if as_json:
         emit_json({"person": person, "case": case, "identity": data})
         return
@@ -135,11 +133,11 @@ def identity_register(
     user: str | None = USER_OPTION,
 ) -> None:
     """Record your public identity key so a holder can grant you the data key."""
-    from patriline.store import Database
+    from patriline.casework import Session
 
     key = _key(key_file)
-    with Database.open(store_url(db)) as store:
-        public = store.register_identity_key(store.actor(user or default_user()), key)
+    with Session.open(store_url(db), user or default_user()) as session:
+        public = session.register_identity_key(key)
     typer.echo(f"public identity key registered: {public}")
 
 
@@ -150,11 +148,11 @@ def identity_grant(
     user: str | None = USER_OPTION,
 ) -> None:
     """Wrap the store's identity data key for a user who registered a key (admin, holder)."""
-    from patriline.store import Database
+    from patriline.casework import Session
 
     key = _key(key_file)
-    with Database.open(store_url(db)) as store:
-        store.grant_identity_key(store.actor(user or default_user()), grantee, key)
+    with Session.open(store_url(db), user or default_user()) as session:
+        session.grant_identity_key(grantee, key)
     typer.echo(f"identity data key granted to {grantee}")
 
 
@@ -164,10 +162,10 @@ def identity_revoke(
     user: str | None = USER_OPTION,
 ) -> None:
     """Remove a user's wrapped identity data key (admin): he can no longer decrypt."""
-    from patriline.store import Database
+    from patriline.casework import Session
 
-    with Database.open(store_url(db)) as store:
-        store.revoke_identity_key(store.actor(user or default_user()), grantee)
+    with Session.open(store_url(db), user or default_user()) as session:
+        session.revoke_identity_key(grantee)
     typer.echo(f"identity data key of {grantee} revoked")
 
 

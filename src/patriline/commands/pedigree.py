@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import typer
@@ -40,34 +39,10 @@ def links_import(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import paternal links; strict (all or nothing) unless --lenient."""
-    from functools import partial
+    from patriline.casework import Session
 
-    from patriline.pedigree.links_io import read_links
-    from patriline.store.database import Database
-    from patriline.store.links import links_to_check
-    from patriline.store.records import Link as StoreLink
-
-    with Database.open(store_url(db)) as store:
-        actor = store.actor(user or default_user())
-        store.authorize(actor, "import")
-        result = read_links(
-            file,
-            format=fmt,
-            strict=not lenient,
-            recorded=partial(links_to_check, store),
-            hide_existing=True,
-        )
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        links = [
-            StoreLink(
-                lk.son,
-                lk.father,
-                lk.source or "unknown",
-                1.0 if lk.confidence is None else lk.confidence,
-            )
-            for lk in result.links
-        ]
-        stored = store.insert_links(actor, links, source=str(file), file_hash=digest)
+    with Session.open(store_url(db), user or default_user()) as session:
+        result, stored = session.import_links(file, format=fmt, lenient=lenient)
     summary = result.summary() | {"added": stored["added"], "unchanged": stored["unchanged"]}
     if as_json:
         emit_json(summary)

@@ -24,7 +24,7 @@ from patriline.commands._common import (
 )
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) loads when a command runs
-    from patriline.store import Actor, Database
+    from patriline.casework import Session
 
 DB_OPTION = typer.Option(
     None, "--db", help="Store URL: a SQLite file or postgresql://… (default: $PATRILINE_DB)."
@@ -40,14 +40,11 @@ retention_app = typer.Typer(help="Apply retention periods.", no_args_is_help=Tru
 
 
 @contextmanager
-def _session(db: str | None, user: str | None) -> Iterator[tuple[Database, Actor]]:
-    from patriline.store import Database
+def _session(db: str | None, user: str | None) -> Iterator[Session]:
+    from patriline.casework import Session
 
-    store = Database.open(store_url(db))
-    try:
-        yield store, store.actor(user or default_user())
-    finally:
-        store.close()
+    with Session.open(store_url(db), user or default_user()) as session:
+        yield session
 
 
 def init(
@@ -69,8 +66,8 @@ def user_add(
     user: str | None = USER_OPTION,
 ) -> None:
     """Add a user with a role (admin only)."""
-    with _session(db, user) as (store, actor):
-        store.add_user(actor, name, role)
+    with _session(db, user) as session:
+        session.add_user(name, role)
     typer.echo(f"added user {name} ({role})")
 
 
@@ -98,7 +95,7 @@ def import_(
     from rich.progress import Progress
 
     with (
-        _session(db, user) as (store, actor),
+        _session(db, user) as session,
         Progress(console=err_console, transient=True, disable=as_json) as bar,
     ):
         task = bar.add_task("importing", total=None)
@@ -106,8 +103,7 @@ def import_(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        summary = store.import_file(
-            actor,
+        summary = session.import_file(
             file,
             format=format,
             lenient=lenient,
@@ -138,8 +134,8 @@ def case_open(
     user: str | None = USER_OPTION,
 ) -> None:
     """Open a case (searches and identity reads happen within a case)."""
-    with _session(db, user) as (store, actor):
-        store.open_case(actor, case, purpose=purpose, legal_basis=legal_basis)
+    with _session(db, user) as session:
+        session.open_case(case, purpose=purpose, legal_basis=legal_basis)
     typer.echo(f"opened case {case}")
 
 
@@ -178,9 +174,8 @@ def case_approve(
         from patriline.search.api import parse_query, trace_digest
 
         digest = trace_digest(parse_query(haplotype))
-    with _session(db, user) as (store, actor):
-        a = store.approve_case(
-            actor, case, familial=True, kind="pairs" if pairs else "search",
+    with _session(db, user) as session:
+        a = session.approve_case(case, familial=True, kind="pairs" if pairs else "search",
             trace_sha256=digest, max_mismatches=max_mismatches, max_steps=max_steps,
             min_loci=min_loci,
         ).approval  # fmt: skip
@@ -199,8 +194,8 @@ def case_revoke(
     user: str | None = USER_OPTION,
 ) -> None:
     """Revoke every familial approval of a case (a supervisor)."""
-    with _session(db, user) as (store, actor):
-        n = store.revoke_approvals(actor, case)
+    with _session(db, user) as session:
+        n = session.revoke_approvals(case)
     typer.echo(f"case {case}: {n} approval(s) revoked")
 
 
@@ -274,8 +269,8 @@ def audit_show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show audit entries (auditors, supervisors, admins)."""
-    with _session(db, user) as (store, actor):
-        entries = store.audit_entries(actor, case=case, limit=limit)
+    with _session(db, user) as session:
+        entries = session.audit_entries(case=case, limit=limit)
     if as_json:
         emit_json([e.to_dict() for e in entries])
         return
@@ -301,8 +296,8 @@ def expunge(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove a specimen's haplotype, identity and derived rows; leave a tombstone."""
-    with _session(db, user) as (store, actor):
-        report = store.expunge(actor, specimen, reason)
+    with _session(db, user) as session:
+        report = session.expunge(specimen, reason)
     if as_json:
         emit_json(report.to_dict())
         return
@@ -331,8 +326,8 @@ def retention_apply(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Expunge every specimen whose retention date has passed."""
-    with _session(db, user) as (store, actor):
-        reports = store.apply_retention(actor, today)
+    with _session(db, user) as session:
+        reports = session.apply_retention(today)
     if as_json:
         emit_json([r.to_dict() for r in reports])
         return
@@ -345,8 +340,8 @@ def info(
     db: str | None = DB_OPTION, user: str | None = USER_OPTION, as_json: bool = JSON_OPTION
 ) -> None:
     """Counts: specimens by category, persons, links, cases, audit entries (users of the store)."""
-    with _session(db, user) as (store, _actor):
-        i = store.info()
+    with _session(db, user) as session:
+        i = session.store.info()
     if as_json:
         emit_json(i.to_dict())
         return

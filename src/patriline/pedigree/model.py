@@ -10,32 +10,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from patriline.errors import InputError
+from patriline.links import Link
 
 __all__ = ["Link", "LinkConflict", "LinkLike", "Pedigree", "as_link"]
 
 
-@dataclass(frozen=True)
-class Link:
-    """``son``'s recorded father is ``father``.
-
-    ``source`` says where the link comes from (church register, interview, ...);
-    ``confidence`` is the registrar's confidence in ``[0, 1]`` (None: not stated);
-    ``line`` is the 1-based line of the file the link was read from, when read from one.
-    """
-
-    son: str
-    father: str
-    source: str | None = None
-    confidence: float | None = None
-    line: int | None = None
-
-
 class LinkLike(Protocol):
-    """Anything with ``son`` and ``father`` (e.g. :class:`patriline.store.records.Link`)."""
+    """Anything with ``son`` and ``father``."""
 
     @property
     def son(self) -> str: ...

@@ -1,7 +1,7 @@
-"""The store: records, access model, hash-chained audit log, expungement (SQLite / PostgreSQL)."""
+"""The store: records, users and cases, hash-chained audit log, expungement (SQLite / PostgreSQL)."""
 
-from patriline.store.access import ACTIONS, CASE_ACTIONS, PERMISSIONS, Actor, Case
-from patriline.store.audit import AuditEntry, VerifyResult
+from patriline.store.access import Actor, Approval, Case
+from patriline.store.audit import AuditEntry, AuditRecord, VerifyResult
 from patriline.store.database import Database
 from patriline.store.identity import new_identity_key
 from patriline.store.records import (
@@ -15,13 +15,12 @@ from patriline.store.records import (
 from patriline.store.schema import CATEGORIES, ROLES
 
 __all__ = [
-    "ACTIONS",
-    "CASE_ACTIONS",
     "CATEGORIES",
-    "PERMISSIONS",
     "ROLES",
     "Actor",
+    "Approval",
     "AuditEntry",
+    "AuditRecord",
     "Case",
     "Conflict",
     "Database",

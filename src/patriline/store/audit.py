@@ -27,7 +27,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,12 @@ __all__ = [
     "GENESIS",
     "Anchor",
     "AuditEntry",
+    "AuditRecord",
     "BoundTable",
     "VerifyResult",
     "anchor",
     "append",
+    "append_record",
     "bound_row_hash",
     "entry_hash",
     "read",
@@ -347,6 +349,49 @@ def append(
             return new_id
     conn.execute(update(meta).where(meta.c.key == HEAD_KEY).values(value=head))
     return new_id
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """The content of one audit entry to append, as the application layer decided it.
+
+    A low-level writer of the store takes one and appends it (:func:`append_record`) in
+    the same transaction as its data write, adding what only the write knows (a batch ID,
+    counts) with :meth:`but`. ``via`` (how the user reached the store: ``"local"`` or
+    ``"service"``) is recorded in ``params``.
+    """
+
+    user: str
+    role: str | None
+    action: str
+    case: str | None = None
+    purpose: str | None = None
+    params: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    bind: Sequence[tuple[str, Any]] = field(default=())
+    via: str | None = None
+
+    def but(self, **changes: Any) -> AuditRecord:
+        """This record with ``changes`` (e.g. ``result=``, ``params=``)."""
+        return replace(self, **changes)
+
+
+def append_record(conn: Connection, entry: AuditRecord) -> int:
+    """Append ``entry`` inside the caller's (write) transaction (see :func:`append`)."""
+    params = dict(entry.params or {})
+    if entry.via is not None:
+        params["via"] = entry.via
+    return append(
+        conn,
+        user=entry.user,
+        role=entry.role,
+        action=entry.action,
+        case=entry.case,
+        purpose=entry.purpose,
+        params=params,
+        result=entry.result,
+        bind=entry.bind,
+    )
 
 
 def _entry(r: Any) -> AuditEntry:

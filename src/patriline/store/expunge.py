@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, or_, select
 
 from patriline.errors import InputError, NotFound
 from patriline.store import audit as _audit
-from patriline.store.importer import bump_seq
+from patriline.store.batches import bump_seq
 from patriline.store.records import ExpungeReport
 from patriline.store.schema import (
     haplotypes,
@@ -30,14 +30,13 @@ from patriline.store.schema import (
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from patriline.store.access import Actor
     from patriline.store.database import Database
 
-__all__ = ["apply_retention", "expunge"]
+__all__ = ["apply_retention", "expunge", "retention_day"]
 
 
 def _expunge(
-    conn: Connection, actor: Actor, specimen: str, reason: str, action: str
+    conn: Connection, entry: _audit.AuditRecord, specimen: str, reason: str, action: str
 ) -> ExpungeReport:
     person = conn.execute(
         select(specimens.c.person).where(specimens.c.id == specimen)
@@ -71,42 +70,38 @@ def _expunge(
         "identity": identity_removed,
         "links": links_removed,
     }
-    audit_id = _audit.append(
+    audit_id = _audit.append_record(
         conn,
-        user=actor.name,
-        role=actor.role,
-        action=action,
-        params={"specimen": specimen, "reason": reason},
-        result=removed,
+        entry.but(action=action, params={"specimen": specimen, "reason": reason}, result=removed),
     )
     return ExpungeReport(
         specimen, person, person_removed, identity_removed, links_removed, audit_id, seq
     )
 
 
-def expunge(db: Database, actor: Actor, specimen: str, reason: str) -> ExpungeReport:
-    """Expunge one specimen (supervisor or admin); ``reason`` is required and audited."""
-    if not reason.strip():
-        raise InputError("expungement needs a reason (--reason)")
-    db.authorize(actor, "expunge")
+def expunge(
+    db: Database, specimen: str, reason: str, *, entry: _audit.AuditRecord
+) -> ExpungeReport:
+    """Expunge one specimen, appending ``entry`` (action ``expunge``) with what went."""
     with db.write() as conn:
-        return _expunge(conn, actor, specimen, reason, "expunge")
+        return _expunge(conn, entry, specimen, reason, "expunge")
 
 
-def apply_retention(
-    db: Database, actor: Actor, today: date | str | None = None
-) -> list[ExpungeReport]:
-    """Expunge (in one transaction) every specimen whose ``retention_until`` is before ``today``."""
-    db.authorize(actor, "retention")
+def retention_day(today: date | str | None) -> date:
+    """``today`` as a date (default: the system's today); :class:`InputError` if not ISO."""
     if today is None:
-        day = date.today()
-    elif isinstance(today, str):
+        return date.today()
+    if isinstance(today, str):
         try:
-            day = date.fromisoformat(today)
+            return date.fromisoformat(today)
         except ValueError:
             raise InputError(f"not an ISO date: {today!r}") from None
-    else:
-        day = today
+    return today
+
+
+def apply_retention(db: Database, day: date, *, entry: _audit.AuditRecord) -> list[ExpungeReport]:
+    """Expunge (in one transaction) every specimen whose ``retention_until`` is before
+    ``day``: one ``retention`` entry per specimen and ``entry`` with the count."""
     with db.write() as conn:
         due = [
             r[0]
@@ -121,16 +116,12 @@ def apply_retention(
         ]
         reports = [
             _expunge(
-                conn, actor, s, f"retention period ended (today {day.isoformat()})", "retention"
+                conn, entry, s, f"retention period ended (today {day.isoformat()})", "retention"
             )
             for s in due
         ]
-        _audit.append(
+        _audit.append_record(
             conn,
-            user=actor.name,
-            role=actor.role,
-            action="retention",
-            params={"today": day.isoformat()},
-            result={"expunged": len(reports)},
+            entry.but(params={"today": day.isoformat()}, result={"expunged": len(reports)}),
         )
     return reports

@@ -39,23 +39,23 @@ from sqlalchemy.engine import Connection
 
 from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
 from patriline.store import audit as _audit
-from patriline.store.importer import _IN_CHUNK, file_sha256, lookup
+from patriline.store.batches import _IN_CHUNK, file_sha256, lookup
 from patriline.store.schema import identities, meta, persons
 
 if TYPE_CHECKING:
-    from patriline.store.access import Actor, Case
     from patriline.store.database import Database
 
 __all__ = [
     "IdentityImport",
     "IdentityProblem",
+    "decrypt_identity",
     "fernet",
     "grant_identity_key",
     "identity_key_holders",
     "import_identities",
     "new_identity_key",
+    "open_identity",
     "public_identity_key",
-    "read_identity",
     "register_identity_key",
     "revoke_identity_key",
     "set_identity",
@@ -190,13 +190,13 @@ def _data_key(conn: Connection, user: str, key: str | bytes, *, create: bool) ->
     return dek
 
 
-def register_identity_key(db: Database, actor: Actor, key: str | bytes) -> str:
-    """Record ``actor``'s public identity key so a holder can grant him the data key.
+def register_identity_key(db: Database, key: str | bytes, *, entry: _audit.AuditRecord) -> str:
+    """Record the user's (``entry.user``) public identity key so a holder can grant him the data key.
 
     Idempotent for the same key; a different key while a data key is wrapped for him
     must be revoked first. Returns the public key. Audited (``identity_key``).
     """
-    user = db.actor(actor.name).name  # a user of the store
+    user = entry.user
     public = public_identity_key(key)
     with db.write() as conn:
         mine = _key_rows(conn).get(user)
@@ -209,20 +209,15 @@ def register_identity_key(db: Database, actor: Actor, key: str | bytes) -> str:
             )
         doc = {"public_key": public, "wrapped_dek": None, "granted_by": None, "granted_at": None}
         _put_key_row(conn, user, doc, new=mine is None)
-        _audit.append(
-            conn,
-            user=user,
-            role=actor.role,
-            action="identity_key",
-            params={"register": user, "public_key": public},
-        )
+        _audit.append_record(conn, entry.but(params={"register": user, "public_key": public}))
     return public
 
 
-def grant_identity_key(db: Database, actor: Actor, user: str, key: str | bytes) -> None:
+def grant_identity_key(
+    db: Database, user: str, key: str | bytes, *, entry: _audit.AuditRecord
+) -> None:
     """Wrap the store's data key for ``user`` (who registered a public key), unwrapping
-    it with ``actor``'s own ``key``: needs ``user_admin`` and a wrapped data key."""
-    db.authorize(actor, "user_admin")
+    it with the granting user's (``entry.user``) own ``key``: he needs a wrapped data key."""
     db.actor(user)  # NotFound for an unknown user
     with db.write() as conn:
         target = _key_rows(conn).get(user)
@@ -231,19 +226,16 @@ def grant_identity_key(db: Database, actor: Actor, user: str, key: str | bytes) 
                 f"user {user!r} has registered no identity key (patriline identity register "
                 f"--user {user}, with that user's key file)"
             )
-        dek = _data_key(conn, actor.name, key, create=True)
+        dek = _data_key(conn, entry.user, key, create=True)
         target = _key_rows(conn)[user]
         target |= {"wrapped_dek": _wrap(dek, target["public_key"])}
-        target |= {"granted_by": actor.name, "granted_at": _audit.now()}
+        target |= {"granted_by": entry.user, "granted_at": _audit.now()}
         _put_key_row(conn, user, target, new=False)
-        _audit.append(
-            conn, user=actor.name, role=actor.role, action="identity_key", params={"grant": user}
-        )
+        _audit.append_record(conn, entry.but(params={"grant": user}))
 
 
-def revoke_identity_key(db: Database, actor: Actor, user: str) -> None:
-    """Remove ``user``'s wrapped data key (``user_admin``); never the last holder's."""
-    db.authorize(actor, "user_admin")
+def revoke_identity_key(db: Database, user: str, *, entry: _audit.AuditRecord) -> None:
+    """Remove ``user``'s wrapped data key; never the last holder's."""
     with db.write() as conn:
         rows = _key_rows(conn)
         if user not in rows:
@@ -255,9 +247,7 @@ def revoke_identity_key(db: Database, actor: Actor, user: str) -> None:
                 "identity unreadable; grant it to another user first"
             )
         conn.execute(delete(meta).where(meta.c.key == _META_PREFIX + user))
-        _audit.append(
-            conn, user=actor.name, role=actor.role, action="identity_key", params={"revoke": user}
-        )
+        _audit.append_record(conn, entry.but(params={"revoke": user}))
 
 
 def identity_key_holders(db: Database) -> list[str]:
@@ -267,37 +257,33 @@ def identity_key_holders(db: Database) -> list[str]:
 
 
 def set_identity(
-    db: Database, actor: Actor, person: str, data: dict[str, Any], key: str | bytes
+    db: Database, person: str, data: dict[str, Any], key: str | bytes, *, entry: _audit.AuditRecord
 ) -> None:
     """Encrypt and store (or replace) the identity of ``person``; the audit entry holds no data."""
-    db.authorize(actor, "import")
     fernet(key)
     with db.write() as conn:
         if conn.execute(select(persons.c.id).where(persons.c.id == person)).first() is None:
             raise NotFound(f"no person {person!r} in the store")
-        dek = _data_key(conn, actor.name, key, create=True)
+        dek = _data_key(conn, entry.user, key, create=True)
         token = fernet(dek).encrypt(json.dumps(data, sort_keys=True).encode())
         conn.execute(delete(identities).where(identities.c.person == person))
         conn.execute(
             insert(identities).values(
-                person=person, payload=token, updated_at=_audit.now(), updated_by=actor.name
+                person=person, payload=token, updated_at=_audit.now(), updated_by=entry.user
             )
         )
-        _audit.append(
-            conn,
-            user=actor.name,
-            role=actor.role,
-            action="identity_write",
-            params={"person": person, "fields": sorted(data)},
-        )
+        _audit.append_record(conn, entry.but(params={"person": person, "fields": sorted(data)}))
 
 
-def read_identity(
-    db: Database, actor: Actor, case: str | Case, person: str, key: str | bytes
-) -> dict[str, Any]:
-    """Decrypt the identity of ``person``: needs a case; audited (also when it fails)."""
-    c = db.authorize(actor, "read_identity", case)
-    assert c is not None
+def open_identity(
+    db: Database, user: str, person: str, key: str | bytes
+) -> tuple[bytes | None, bytes, Exception | None]:
+    """The encrypted identity of ``person`` (None if none), the data key unwrapped with
+    ``user``'s ``key`` and the error that unwrapping gave (wrong or ungranted key).
+
+    A store from before envelope encryption adopts its shared key here (a write).
+    Decrypt with :func:`decrypt_identity`; the caller audits the read.
+    """
     fernet(key)
     error: Exception | None = None
     dek = b""
@@ -312,22 +298,19 @@ def read_identity(
         try:
             if adopt:  # a store from before envelope encryption: adopt its shared key
                 with db.write() as conn:
-                    dek = _data_key(conn, actor.name, key, create=False)
+                    dek = _data_key(conn, user, key, create=False)
             else:
                 with db.read() as conn:
-                    dek = _data_key(conn, actor.name, key, create=False)
+                    dek = _data_key(conn, user, key, create=False)
         except (AccessDenied, InputError) as exc:
             error = exc
-    result: dict[str, Any] = {"found": token is not None}
-    if error is not None:
-        result["error"] = str(error)
-    db.audit(actor, "read_identity", case=c, params={"person": person}, result=result)
-    if token is None:
-        raise NotFound(f"no identity stored for person {person!r}")
-    if error is not None:
-        raise error
+    return (None if token is None else bytes(token)), dek, error
+
+
+def decrypt_identity(token: bytes, dek: bytes) -> dict[str, Any]:
+    """The identity fields sealed in ``token`` (:class:`InputError` for a wrong key)."""
     try:
-        return dict(json.loads(fernet(dek).decrypt(bytes(token))))
+        return dict(json.loads(fernet(dek).decrypt(token)))
     except InvalidToken:
         raise InputError(
             "identity key does not decrypt this store's identity data (wrong key)"
@@ -375,7 +358,12 @@ PERSON_COLUMNS = ("person", "person_id")
 
 
 def import_identities(
-    db: Database, actor: Actor, path: str | Path, key: str | bytes, *, lenient: bool = False
+    db: Database,
+    path: str | Path,
+    key: str | bytes,
+    *,
+    lenient: bool = False,
+    entry: _audit.AuditRecord,
 ) -> IdentityImport:
     """Encrypt and store the identities of a CSV file: one row per person.
 
@@ -392,20 +380,20 @@ def import_identities(
     Parameters
     ----------
     db : Database
-    actor : Actor
-        Needs the ``import`` permission (as :func:`set_identity`).
     path : str or Path
         CSV (comma, semicolon or tab separated, UTF-8).
     key : str or bytes
         The user's identity key (:func:`new_identity_key`), which unwraps the store's data
         key (created for this user on the store's first identity write); never stored.
     lenient : bool
+    entry : AuditRecord
+        The entry (user, role, action ``identity_write``) to append, with the params and
+        counts of the import; a refusal (atomic) appends it with the error instead.
 
     Returns
     -------
     IdentityImport
     """
-    db.authorize(actor, "import")
     token = fernet(key)
     path = Path(path)
     name = str(path)
@@ -422,7 +410,7 @@ def import_identities(
         if problems and not lenient:
             raise InputError(f"{problems[0]} (nothing was written)")
         with db.write() as conn:
-            token = fernet(_data_key(conn, actor.name, key, create=True))
+            token = fernet(_data_key(conn, entry.user, key, create=True))
             wanted = [p for p, _, _ in rows]
             known = {r[0] for r in lookup(conn, persons.c.id, wanted)}
             good = []
@@ -450,7 +438,7 @@ def import_identities(
                             "person": p,
                             "payload": token.encrypt(json.dumps(d, sort_keys=True).encode()),
                             "updated_at": at,
-                            "updated_by": actor.name,
+                            "updated_by": entry.user,
                         }
                         for p, d in good
                     ],
@@ -460,17 +448,17 @@ def import_identities(
             result = IdentityImport(
                 added + replaced + len(problems), added, replaced, len(problems), problems
             )
-            _audit.append(
+            _audit.append_record(
                 conn,
-                user=actor.name,
-                role=actor.role,
-                action="identity_write",
-                params=params | {"persons": ids, "fields": sorted({k for _, d in good for k in d})},
-                result={k: v for k, v in result.to_dict().items() if k != "problems"},
+                entry.but(
+                    params=params
+                    | {"persons": ids, "fields": sorted({k for _, d in good for k in d})},
+                    result={k: v for k, v in result.to_dict().items() if k != "problems"},
+                ),
             )
     except InputError as exc:
         if not lenient:
-            db.audit(actor, "identity_write", params=params, result={"added": 0, "error": str(exc)})
+            db.append_audit(entry.but(params=params, result={"added": 0, "error": str(exc)}))
         raise
     return result
 

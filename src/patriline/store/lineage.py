@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection
 
 from patriline.errors import InputError
 from patriline.haplotype import Haplotype, parse_haplotype_string
-from patriline.store.importer import _IN_CHUNK
-from patriline.store.records import Link
+from patriline.links import Link
+from patriline.store.batches import _IN_CHUNK
 from patriline.store.schema import haplotypes, paternal_links, specimens
 
 if TYPE_CHECKING:

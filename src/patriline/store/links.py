@@ -23,14 +23,13 @@ from sqlalchemy.engine import Connection
 from patriline import __version__
 from patriline.errors import ConflictError, InputError, truncate
 from patriline.ids import id_problem
+from patriline.links import Link
 from patriline.store import audit as _audit
-from patriline.store.importer import _IN_CHUNK, _bulk, lookup
+from patriline.store.batches import _IN_CHUNK, _bulk, lookup
 from patriline.store.lineage import _INDEX_WALK, _ancestor_links, _index_walk
-from patriline.store.records import Link
 from patriline.store.schema import import_batches, paternal_links, persons
 
 if TYPE_CHECKING:
-    from patriline.store.access import Actor
     from patriline.store.database import Database
 
 __all__ = ["insert_links", "links_to_check"]
@@ -95,10 +94,20 @@ def _recorded_near(
 
 
 def insert_links(
-    db: Database, actor: Actor, links: list[Link], *, source: str, file_hash: str | None = None
+    db: Database,
+    links: list[Link],
+    *,
+    source: str,
+    file_hash: str | None = None,
+    entry: _audit.AuditRecord,
 ) -> dict[str, int]:
-    """See :meth:`patriline.store.Database.insert_links`."""
-    db.authorize(actor, "import")
+    """Insert paternal links atomically (persons created as needed) with ``entry``.
+
+    A son already linked to the same father is ``unchanged``; to another father it is a
+    :class:`ConflictError` (nothing is written), as is a link that closes a cycle of
+    fathers (checked on the links concerned only). ``entry`` gets the batch ID (params)
+    and the counts (result). Returns ``{"rows", "added", "unchanged"}``.
+    """
     seen: dict[str, Link] = {}
     for link in links:
         if not link.son or not link.father:
@@ -110,7 +119,7 @@ def insert_links(
             raise InputError(
                 f"link {link.son!r} → {link.father!r}: a person cannot be his own father"
             )
-        if not 0.0 <= link.confidence <= 1.0:
+        if link.confidence is not None and not 0.0 <= link.confidence <= 1.0:
             raise InputError(
                 f"link {link.son!r} → {link.father!r}: confidence {link.confidence} is not in [0, 1]"
             )
@@ -139,7 +148,7 @@ def insert_links(
                 file_hash=file_hash,
                 format=None,
                 software_version=__version__,
-                user=actor.name,
+                user=entry.user,
                 created_at=_audit.now(),
                 rows=len(links),
                 added=len(new),
@@ -160,22 +169,16 @@ def insert_links(
                 (
                     x.son,
                     x.father,
-                    source if x.source in ("", "unknown") else x.source,
-                    float(x.confidence),
+                    source if x.source in (None, "", "unknown") else x.source,
+                    1.0 if x.confidence is None else float(x.confidence),
                     batch_id,
                 )
                 for x in new
             ],
         )
         result = {"rows": len(links), "added": len(new), "unchanged": len(seen) - len(new)}
-        _audit.append(
-            conn,
-            user=actor.name,
-            role=actor.role,
-            action="import",
-            params={"links": source, "file_hash": file_hash, "batch": batch_id},
-            result=result,
-        )
+        params = {**(entry.params or {}), "batch": batch_id}
+        _audit.append_record(conn, entry.but(params=params, result=result))
     return result
 
 

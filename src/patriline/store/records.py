@@ -6,18 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from patriline.io.model import Problem
+from patriline.links import Link
 
 __all__ = ["Conflict", "ExpungeReport", "ImportSummary", "Link", "SpecimenInfo", "StoreInfo"]
-
-
-@dataclass(frozen=True)
-class Link:
-    """A paternal link: ``son`` is a son of ``father`` (person IDs)."""
-
-    son: str
-    father: str
-    source: str = "unknown"
-    confidence: float = 1.0
 
 
 @dataclass(frozen=True)

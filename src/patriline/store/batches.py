@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from patriline.store.prepare import Prepared
+from patriline.store.record_rows import Prepared
 from patriline.store.records import Conflict, ImportSummary
 from patriline.store.schema import haplotypes, import_batches, meta, persons, removals, specimens
 
@@ -395,3 +395,23 @@ def write_batch(
 
 def count(conn: Connection, table: Any) -> int:
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def write_haplotype_batch(
+    db: Any,
+    prep: Prepared,
+    *,
+    rows: int,
+    batch: dict[str, Any],
+    entry: Any,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Write ``prep`` as one batch and ``entry`` (an :class:`~patriline.store.audit.AuditRecord`;
+    its params get the batch ID, its result the summary) in one transaction."""
+    from patriline.store import audit as _audit
+
+    with db.write() as conn:
+        summary = write_batch(conn, prep, rows=rows, batch=batch, progress=progress)
+        params = {**(entry.params or {}), "batch": summary.batch_id}
+        _audit.append_record(conn, entry.but(params=params, result=summary.to_dict()))
+    return summary

@@ -1,8 +1,8 @@
 """Store rows from an encoded read, computed per column: the fast twin of ``prepare``.
 
 :func:`prepare_encoded` turns what :func:`patriline.io.read_encoded` returns (``int16``
-columns plus the non-locus columns) into the same :class:`~patriline.store.prepare.Prepared`
-rows as :func:`~patriline.store.prepare.prepare` does from records: canonical texts,
+columns plus the non-locus columns) into the same :class:`~patriline.store.record_rows.Prepared`
+rows as :func:`~patriline.store.record_rows.prepare` does from records: canonical texts,
 little-endian encoded bytes, validated metadata and the same problems. Nothing is done
 per row in Python except slicing: each locus column's *distinct* codes are turned into
 text once and laid out in a byte matrix, metadata are validated per distinct value.
@@ -22,7 +22,7 @@ from patriline.ids import bad_ids, id_problem
 from patriline.io.encoded import EncodedRead
 from patriline.io.model import Problem
 from patriline.reference import Catalog, default_catalog
-from patriline.store.prepare import (
+from patriline.store.record_rows import (
     _FIELD_ALIASES,
     Prepared,
     _date,
@@ -69,7 +69,7 @@ def canonical_texts(encoded: Encoded) -> list[str]:
     """Canonical text of every row (``DYS19=14;DYS385=11,14``, typed loci in layout order).
 
     Equals ``";".join(f"{locus}={allele}")`` over the row's decoded haplotype (what
-    :class:`~patriline.store.prepare.RowEncoder` writes); alleles kept in ``extras`` are
+    :class:`~patriline.store.record_rows.RowEncoder` writes); alleles kept in ``extras`` are
     spelled from there.
     """
     layout = encoded.layout

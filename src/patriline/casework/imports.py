@@ -1,8 +1,9 @@
-"""Import orchestration: read → validate/encode → one transaction → summary and reject file.
+"""Importing haplotypes: authorize → read → validate/encode → one transaction → summary
+and reject file; a refused (atomic) import is audited.
 
 Files are read with :func:`patriline.io.read_encoded` (columnar, no per-row objects) and
-laid out for the store by :func:`patriline.store.bulk.prepare_encoded`; records already
-read go through :func:`patriline.store.prepare.prepare`. Both give the same rows.
+laid out for the store by :func:`patriline.store.encoded_rows.prepare_encoded`; records already
+read go through :func:`patriline.store.record_rows.prepare`. Both give the same rows.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from patriline import __version__
 from patriline._files import private_open
+from patriline.casework.access import Action
 from patriline.errors import InputError
 from patriline.io.encoded import EncodedRead
 from patriline.io.model import Problem, Record
 from patriline.store import audit as _audit
-from patriline.store.importer import file_sha256, write_batch
-from patriline.store.prepare import Prepared, prepare
+from patriline.store.batches import file_sha256, write_haplotype_batch
+from patriline.store.record_rows import Prepared, prepare
 from patriline.store.records import ImportSummary
 
 if TYPE_CHECKING:
-    from patriline.store.access import Actor
-    from patriline.store.database import Database
+    from patriline.casework.session import Session
 
 __all__ = ["REJECT_COLUMNS", "import_encoded", "import_file", "import_records", "write_rejects"]
 
@@ -49,25 +50,22 @@ def write_rejects(
 
 
 def _audit_failure(
-    db: Database,
-    actor: Actor,
+    session: Session,
     file: str,
     file_hash: str | None,
     format: str | None,
     reason: str,
 ) -> None:
     """Record a refused (atomic) import: who tried what, and why nothing was written."""
-    db.audit(
-        actor,
-        "import",
+    session.audit(
+        Action.IMPORT,
         params={"file": file, "file_hash": file_hash, "format": format, "lenient": False},
         result={"added": 0, "error": reason},
     )
 
 
 def import_records(
-    db: Database,
-    actor: Actor,
+    session: Session,
     records: Sequence[Record],
     *,
     file: str = "<records>",
@@ -90,20 +88,19 @@ def import_records(
     ``rows`` is the number of input rows (default: records + problems); ``problems``
     are rows the reader already rejected.
     """
-    db.authorize(actor, "import")
+    session.authorize(Action.IMPORT)
     try:
-        prep = prepare(records, db.layout, file=file, category=category)
+        prep = prepare(records, session.store.layout, file=file, category=category)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     total = rows if rows is not None else len(records) + len(problems)
     return _import_prepared(
-        db, actor, prep, file, file_hash, format, total, problems, lenient, rejects, progress
+        session, prep, file, file_hash, format, total, problems, lenient, rejects, progress
     )
 
 
 def import_encoded(
-    db: Database,
-    actor: Actor,
+    session: Session,
     read: EncodedRead,
     *,
     file_hash: str | None = None,
@@ -112,21 +109,20 @@ def import_encoded(
     category: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
-    """Import what :func:`patriline.io.read_encoded` read under ``db.layout`` as one batch.
+    """Import what :func:`patriline.io.read_encoded` read under ``session.store.layout`` as one batch.
 
     The columnar twin of :func:`import_records` (same checks, rows, conflicts, provenance
     and audit); ``read.problems`` are the rows the reader rejected.
     """
-    from patriline.store.bulk import prepare_encoded
+    from patriline.store.encoded_rows import prepare_encoded
 
-    db.authorize(actor, "import")
+    session.authorize(Action.IMPORT)
     try:
-        prep = prepare_encoded(read, db.layout, file=read.file, category=category)
+        prep = prepare_encoded(read, session.store.layout, file=read.file, category=category)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     return _import_prepared(
-        db,
-        actor,
+        session,
         prep,
         read.file,
         file_hash,
@@ -140,8 +136,7 @@ def import_encoded(
 
 
 def _import_prepared(
-    db: Database,
-    actor: Actor,
+    session: Session,
     prep: Prepared,
     file: str,
     file_hash: str | None,
@@ -156,7 +151,7 @@ def _import_prepared(
     if all_problems and not lenient:
         first = all_problems[0]
         more = f" (and {len(all_problems) - 1} more problems)" if len(all_problems) > 1 else ""
-        _audit_failure(db, actor, file, file_hash, format, str(first))
+        _audit_failure(session, file, file_hash, format, str(first))
         raise InputError(
             f"{first}{more}; nothing was imported (use --lenient to import the valid rows)",
             **first.to_dict(),
@@ -167,34 +162,24 @@ def _import_prepared(
         "file_hash": file_hash,
         "format": format,
         "software_version": __version__,
-        "user": actor.name,
+        "user": session.user,
         "created_at": _audit.now(),
     }
-    with db.write() as conn:
-        summary = write_batch(conn, prep, rows=total, batch=batch, progress=progress)
-        summary.problems = all_problems
-        _audit.append(
-            conn,
-            user=actor.name,
-            role=actor.role,
-            action="import",
-            params={
-                "file": file,
-                "file_hash": file_hash,
-                "format": format,
-                "lenient": lenient,
-                "batch": summary.batch_id,
-            },
-            result=summary.to_dict(),
-        )
+    entry = session.entry(
+        Action.IMPORT,
+        params={"file": file, "file_hash": file_hash, "format": format, "lenient": lenient},
+    )
+    summary = write_haplotype_batch(
+        session.store, prep, rows=total, batch=batch, entry=entry, progress=progress
+    )
+    summary.problems = all_problems
     if rejects is not None:
         write_rejects(rejects, all_problems, summary.conflict_details)
     return summary
 
 
 def import_file(
-    db: Database,
-    actor: Actor,
+    session: Session,
     path: str | Path,
     *,
     format: str | None = None,
@@ -206,7 +191,7 @@ def import_file(
     """Read ``path`` with :func:`patriline.io.read_encoded` and import it (see :func:`import_records`)."""
     from patriline.io import read_encoded
 
-    db.authorize(actor, "import")
+    session.authorize(Action.IMPORT)
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
@@ -215,21 +200,20 @@ def import_file(
     with ThreadPoolExecutor(1, thread_name_prefix="patriline-sha256") as pool:
         hashing = pool.submit(file_sha256, p)
         try:
-            result = read_encoded(p, db.layout, format=format, strict=not lenient)
+            result = read_encoded(p, session.store.layout, format=format, strict=not lenient)
             error: InputError | None = None
         except InputError as exc:  # a ReadError, or e.g. an unknown format: refused, audited
             error = exc
         file_hash = hashing.result()
     if error is not None:
-        _audit_failure(db, actor, str(path), file_hash, format, str(error))
+        _audit_failure(session, str(path), file_hash, format, str(error))
         raise InputError(
             f"{error}; nothing was imported (use --lenient to import the valid rows)",
             **error.details,
         ) from None
     result.file = str(path)
     return import_encoded(
-        db,
-        actor,
+        session,
         result,
         file_hash=file_hash,
         lenient=lenient,

@@ -1,0 +1,116 @@
+"""The access policy: who may do what, and which actions need a case.
+
+Roles (see ``docs/safeguards.md``):
+
+* **analyst** — imports, opens cases, searches and expands *within a case*, reads
+  identity data within a case, exports.
+* **supervisor** — everything an analyst may do, plus approving a case for familial
+  search (never a case they opened themselves: four-eyes principle), expungement,
+  retention and reading the audit log.
+* **auditor** — reads the audit log and aggregate statistics; cannot search, expand,
+  read identities or change data.
+* **admin** — manages users and may do everything a supervisor may; the four-eyes rule
+  for familial approval applies to admins too.
+
+Familial (partial-match / lineage) searching is the most intrusive operation: following
+the safeguards recommended for familial searching policies (e.g. the UK Forensic
+Information Database Strategy Board protocol and the California DOJ familial search
+policy), it needs a case with a stated purpose and legal basis, approved by a second
+person. An approval (:class:`~patriline.store.access.Approval`) names one trace (its
+SHA-256) and the bounds searched within, expires and is used up
+(``reference/data/search_policy.toml``); an expansion needs a live approval of its case too.
+
+The rows the policy reads (:class:`~patriline.store.Actor`, :class:`~patriline.store.Case`,
+approvals) are the store's; the rule is here, and :meth:`patriline.casework.Session.authorize`
+is the one place that applies it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from patriline.errors import AccessDenied
+from patriline.store.access import Actor, Case
+from patriline.store.schema import ROLES
+
+__all__ = ["ACTIONS", "CASE_ACTIONS", "PERMISSIONS", "ROLES", "Action", "check"]
+
+
+class Action(StrEnum):
+    """An action the policy rules on (its value is what the audit log records)."""
+
+    IMPORT = "import"
+    SEARCH_EXACT = "search_exact"
+    SEARCH_FAMILIAL = "search_familial"
+    READ_IDENTITY = "read_identity"
+    EXPAND = "expand"
+    EXPORT = "export"
+    EXPUNGE = "expunge"
+    RETENTION = "retention"
+    AUDIT_READ = "audit_read"
+    USER_ADMIN = "user_admin"
+    CASE_OPEN = "case_open"
+    CASE_APPROVE = "case_approve"
+    STATS = "stats"
+
+
+#: Every action, as the strings the audit log records.
+ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
+
+_ANALYST = {
+    Action.IMPORT,
+    Action.SEARCH_EXACT,
+    Action.SEARCH_FAMILIAL,
+    Action.READ_IDENTITY,
+    Action.EXPAND,
+    Action.EXPORT,
+    Action.CASE_OPEN,
+    Action.STATS,
+}
+_SUPERVISOR = _ANALYST | {Action.CASE_APPROVE, Action.EXPUNGE, Action.RETENTION, Action.AUDIT_READ}
+
+#: role → actions it may perform.
+PERMISSIONS: dict[str, frozenset[Action]] = {
+    "analyst": frozenset(_ANALYST),
+    "supervisor": frozenset(_SUPERVISOR),
+    "auditor": frozenset({Action.AUDIT_READ, Action.STATS}),
+    "admin": frozenset(_SUPERVISOR | {Action.USER_ADMIN}),
+}
+
+#: Actions that must name a case (searching people and reading who they are).
+CASE_ACTIONS: frozenset[Action] = frozenset(
+    {Action.SEARCH_EXACT, Action.SEARCH_FAMILIAL, Action.READ_IDENTITY, Action.EXPAND}
+)
+
+
+def action_of(action: str) -> Action:
+    """``action`` as an :class:`Action`; :class:`ValueError` naming the known ones."""
+    try:
+        return Action(action)
+    except ValueError:
+        raise ValueError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}") from None
+
+
+def check(actor: Actor, action: str, case: Case | None, *, case_name: str | None = None) -> None:
+    """Raise :class:`AccessDenied` (with the reason) unless ``actor`` may do ``action``.
+
+    ``actor`` must carry the role read from the store (the session does that); ``case``
+    is the loaded case (None when none was given or it does not exist; ``case_name`` is
+    what was asked for, for the message).
+    """
+    act = action_of(action)
+    allowed = PERMISSIONS.get(actor.role, frozenset())
+    if act not in allowed:
+        raise AccessDenied(f"user {actor.name!r} (role {actor.role}) may not {act}")
+    if act in CASE_ACTIONS:
+        if case is None:
+            if case_name:
+                raise AccessDenied(f"{act} needs an open case; case {case_name!r} does not exist")
+            raise AccessDenied(f"{act} needs a case (purpose and legal basis); open one first")
+        if act in (Action.SEARCH_FAMILIAL, Action.EXPAND) and not case.familial_approved:
+            what = "familial search" if act == Action.SEARCH_FAMILIAL else "expansion"
+            raise AccessDenied(
+                f"{what} in case {case.id!r} needs approval by a supervisor other than the "
+                "one who opened it, live (not expired or revoked) and naming the trace and "
+                "bounds (patriline case approve CASE --familial --haplotype … --max-mismatches …)"
+            )

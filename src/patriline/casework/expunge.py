@@ -1,0 +1,46 @@
+"""Expungement and retention (supervisors, admins): the store forgets a specimen and what
+derives from it (:mod:`patriline.store.expunge`), and the search index kept beside the
+store is brought up to date at once, so the profile leaves its files too."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from patriline.casework.access import Action
+from patriline.errors import InputError
+from patriline.store import expunge as _expunge
+from patriline.store.records import ExpungeReport
+
+if TYPE_CHECKING:
+    from patriline.casework.session import Session
+
+__all__ = ["apply_retention", "expunge"]
+
+
+def _purge_index(session: Session) -> None:
+    """Bring the search index kept beside the store up to date at once, so that the
+    expunged profiles leave its files now (docs/safeguards.md)."""
+    from patriline.casework.searching import purge_index
+
+    purge_index(session)
+
+
+def expunge(session: Session, specimen: str, reason: str) -> ExpungeReport:
+    """Expunge one specimen; ``reason`` is required and audited; the index is purged."""
+    if not reason.strip():
+        raise InputError("expungement needs a reason (--reason)")
+    session.authorize(Action.EXPUNGE)
+    report = _expunge.expunge(session.store, specimen, reason, entry=session.entry(Action.EXPUNGE))
+    _purge_index(session)
+    return report
+
+
+def apply_retention(session: Session, today: date | str | None = None) -> list[ExpungeReport]:
+    """Expunge every specimen whose retention date is before ``today`` (and purge the index)."""
+    session.authorize(Action.RETENTION)
+    day = _expunge.retention_day(today)
+    reports = _expunge.apply_retention(session.store, day, entry=session.entry(Action.RETENTION))
+    if reports:
+        _purge_index(session)
+    return reports

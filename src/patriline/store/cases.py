@@ -1,0 +1,248 @@
+"""Case and approval rows: repository reads and the low-level writers.
+
+What may be written (four-eyes, bounds, policy) is decided by
+:mod:`patriline.casework.cases`; each writer here writes its rows and appends the audit
+entry it is given (:class:`~patriline.store.audit.AuditRecord`) in one transaction,
+binding the rows that grant power to that entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from patriline.errors import ConflictError, NotFound
+from patriline.store import audit as _audit
+from patriline.store.access import Approval, Case
+from patriline.store.schema import approvals, audit_log, cases
+
+if TYPE_CHECKING:
+    from patriline.store.database import Database
+
+__all__ = [
+    "approvals_of",
+    "case_hits",
+    "find_case",
+    "insert_approval",
+    "insert_case",
+    "list_cases",
+    "load_case",
+    "revoke_approvals",
+    "take_approval_use",
+]
+
+
+def load_case(conn: Connection, case: str) -> Case | None:
+    """The case ``case`` with its newest live approval (None if there is no such case)."""
+    r = conn.execute(select(cases).where(cases.c.id == case)).first()
+    if r is None:
+        return None
+    # Approved = a live approval: not revoked, not expired (uses are checked per search).
+    live = conn.execute(
+        select(approvals.c.id)
+        .where(
+            approvals.c.case_id == case,
+            approvals.c.revoked.is_(False),
+            approvals.c.expires_at > _audit.now(),
+        )
+        .order_by(approvals.c.id.desc())
+    ).first()
+    a = _approvals(conn, case, [live[0]])[0] if live else None
+    return Case(
+        r.id,
+        r.purpose,
+        r.legal_basis,
+        r.opened_by,
+        r.opened_at,
+        a.approved_by if a else None,
+        a.approved_at if a else None,
+        a,
+    )
+
+
+def find_case(db: Database, case: str) -> Case | None:
+    with db.read() as conn:
+        return load_case(conn, case)
+
+
+def list_cases(db: Database) -> list[Case]:
+    """Every case, by ID."""
+    with db.read() as conn:
+        ids = [r[0] for r in conn.execute(select(cases.c.id).order_by(cases.c.id))]
+        return [c for c in (load_case(conn, i) for i in ids) if c is not None]
+
+
+def _approvals(conn: Connection, case: str, ids: Sequence[int] | None = None) -> list[Approval]:
+    q = select(approvals).where(approvals.c.case_id == case)
+    if ids is not None:
+        q = q.where(approvals.c.id.in_(list(ids)))
+    return [
+        Approval(
+            int(r.id),
+            r.case_id,
+            r.kind,
+            r.trace_sha256,
+            r.max_mismatches,
+            r.max_steps,
+            int(r.min_loci),
+            r.approved_by,
+            r.approved_at,
+            r.expires_at,
+            int(r.uses_left),
+            int(r.used),
+            bool(r.revoked),
+            r.audit_id,
+        )
+        for r in conn.execute(q.order_by(approvals.c.id))
+    ]
+
+
+def approvals_of(db: Database, case: str, ids: Sequence[int] | None = None) -> list[Approval]:
+    """The approvals of ``case`` (all, live or not), oldest first."""
+    with db.read() as conn:
+        return _approvals(conn, case, ids)
+
+
+def insert_case(
+    db: Database,
+    case: str,
+    *,
+    purpose: str,
+    legal_basis: str,
+    opened_by: str,
+    entry: _audit.AuditRecord,
+) -> Case:
+    """Write a new case row and ``entry`` (bound to it); :class:`ConflictError` if it exists."""
+    with db.write() as conn:
+        if load_case(conn, case) is not None:
+            raise ConflictError(f"case {case!r} already exists")
+        at = _audit.now()
+        conn.execute(
+            insert(cases).values(
+                id=case, purpose=purpose, legal_basis=legal_basis, opened_by=opened_by, opened_at=at
+            )
+        )
+        _audit.append_record(conn, entry.but(bind=[("cases", case)]))
+    return Case(case, purpose, legal_basis, opened_by, at)
+
+
+def insert_approval(
+    db: Database,
+    case: Case,
+    *,
+    approved_by: str,
+    terms: dict[str, Any],
+    valid_days: int,
+    uses: int,
+    entry: _audit.AuditRecord,
+) -> Case:
+    """Write an approval of ``case`` (``terms``: kind, trace, bounds) and ``entry``.
+
+    The approval row and the case row are bound to the entry (``audit_id``,
+    ``audit_hash``), so a forged approval names itself in ``audit verify``; the entry's
+    params get the ``expires_at`` and ``uses`` written. Returns the case with it.
+    """
+    import datetime as _dt
+
+    with db.write() as conn:
+        at = _audit.now()
+        expires = (_dt.datetime.fromisoformat(at) + _dt.timedelta(days=valid_days)).isoformat()
+        conn.execute(
+            update(cases)
+            .where(cases.c.id == case.id)
+            .values(familial_approved_by=approved_by, familial_approved_at=at)
+        )
+        new_id = conn.execute(
+            insert(approvals)
+            .values(
+                case_id=case.id,
+                **terms,
+                approved_by=approved_by,
+                approved_at=at,
+                expires_at=expires,
+                uses_left=uses,
+                used=0,
+                revoked=False,
+            )
+            .returning(approvals.c.id)
+        ).scalar_one()
+        params = {**(entry.params or {}), "expires_at": expires, "uses": uses}
+        _audit.append_record(
+            conn,
+            entry.but(params=params, bind=[("cases", case.id), ("approvals", int(new_id))]),
+        )
+    new = approvals_of(db, case.id, [int(new_id)])[0]
+    return Case(
+        case.id,
+        case.purpose,
+        case.legal_basis,
+        case.opened_by,
+        case.opened_at,
+        approved_by,
+        at,
+        new,
+    )
+
+
+def take_approval_use(
+    db: Database,
+    case: str,
+    *,
+    kind: str,
+    trace_sha256: str | None,
+    max_mismatches: int | None,
+    max_steps: int | None,
+    min_loci: int,
+) -> int | list[Approval]:
+    """Use one search of a live approval of ``case`` covering the request: its ID, or
+    (nothing used) the approvals that cover it, none live."""
+    now = _audit.now()
+    with db.write() as conn:
+        rows = [
+            a
+            for a in _approvals(conn, case)
+            if a.covers(kind, trace_sha256, max_mismatches, max_steps, min_loci)
+        ]
+        live = [a for a in rows if not a.revoked and a.expires_at > now and a.uses_left > 0]
+        for a in live:
+            done = conn.execute(
+                update(approvals)
+                .where(approvals.c.id == a.id, approvals.c.uses_left > 0)
+                .values(uses_left=approvals.c.uses_left - 1, used=approvals.c.used + 1)
+            ).rowcount
+            if done:
+                return a.id
+    return rows
+
+
+def revoke_approvals(db: Database, case: str, entry: _audit.AuditRecord) -> int:
+    """Revoke every live approval of ``case`` and append ``entry`` (with the count)."""
+    with db.write() as conn:
+        if load_case(conn, case) is None:
+            raise NotFound(f"no case {case!r}")
+        n = conn.execute(
+            update(approvals)
+            .where(approvals.c.case_id == case, approvals.c.revoked.is_(False))
+            .values(revoked=True)
+        ).rowcount
+        _audit.append_record(conn, entry.but(result={"revoked": int(n)}))
+    return int(n)
+
+
+def case_hits(db: Database, case: str) -> set[str]:
+    """Specimens returned by the audited searches of ``case`` (``search_*`` entries)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(audit_log.c.result).where(
+                audit_log.c.case_id == case,
+                audit_log.c.action.in_(["search_exact", "search_familial"]),
+            )
+        ).all()
+    out: set[str] = set()
+    for (text,) in rows:
+        out.update(json.loads(text).get("returned") or ())
+    return out
