@@ -21,9 +21,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks verification
 	$(VENV)/bin/ruff format --check src tests benchmarks verification
-	# The layer contracts of pyproject.toml [tool.importlinter]: switched on once the casework
-	# refactor (issue 11) has landed; until then `lint-imports` lists the imports still to move.
-	# $(VENV)/bin/lint-imports
+	# The layer contracts of pyproject.toml [tool.importlinter] (docs/architecture.md).
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

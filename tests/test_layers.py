@@ -21,7 +21,6 @@ CALL = re.compile(r"\.authorize\(|\.audit\(|\bauthorize\(|\baudit\(")
 # Where authorize/audit may be called: the application layer, and the store's own
 # audit-chain primitives.
 ALLOWED = ("casework/", "store/audit.py")
-UNTIL_CASEWORK = pytest.mark.xfail(strict=True, reason="until the casework refactor lands")
 
 
 def _calls() -> list[str]:
@@ -48,13 +47,11 @@ def test_grep__finds_a_call_outside_casework(tmp_path: Path) -> None:
     assert not CALL.search("db.audit_entries(a)") and not CALL.search("unaudited(x)")
 
 
-@UNTIL_CASEWORK
 def test_layers__only_casework_authorizes_and_audits() -> None:
     calls = _calls()
     assert not calls, "authorize/audit called outside casework:\n" + "\n".join(calls)
 
 
-@UNTIL_CASEWORK
 def test_layers__import_contracts_hold() -> None:
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     if not Path(exe).exists():

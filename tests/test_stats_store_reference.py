@@ -48,7 +48,7 @@ def test_load_reference__fit_reads_are_audited(reference_store_fixture: Any) -> 
     db = reference_store_fixture
     # A store-wide fit needs 100 profiles (statistics_policy.toml): 30 + 90 more.
     Session(db, db.actor("ann")).import_records(records(90, start=30))
-    ref = load_reference(db, user="ann", purpose="fit")
+    ref = Session(db, "ann").reference(purpose="fit")
     assert ref.encoded.n_rows == 120
     entries = _stats_entries(db)
     assert len(entries) == 1

@@ -111,7 +111,7 @@ def identity_new_key(
 ) -> None:
     """Print a fresh identity key, or write it to a new private key file (--out)."""
     from patriline._files import private_open
-    from patriline.store import new_identity_key
+    from patriline.casework.stores import new_identity_key
 
     key = new_identity_key()
     if out is None:

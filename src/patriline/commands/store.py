@@ -52,10 +52,10 @@ def init(
     user: str | None = USER_OPTION,
 ) -> None:
     """Create a new store; the user who runs it becomes its admin."""
-    from patriline.store import Database
+    from patriline.casework.stores import create_store
 
     name = user or default_user()
-    Database.create(url, name).close()
+    create_store(url, name)
     typer.echo(f"created store {url}; admin: {name}")
 
 
@@ -210,12 +210,10 @@ def audit_verify(
 ) -> None:
     """Check the audit hash chain and the rows bound to it (users, cases, approvals); exit
     1 and name the first broken entry, or the table and key of a forged row, if it fails."""
-    from patriline.store import Database
-    from patriline.store.audit import read_anchors
+    from patriline.casework.stores import read_anchors, verify_chain
 
     anchors = [a for path in anchor or [] for a in read_anchors(path)]
-    with Database.open(store_url(db)) as store:
-        result = store.verify_audit(anchors)
+    result = verify_chain(store_url(db), anchors)
     if as_json:
         emit_json(
             {
@@ -251,10 +249,9 @@ def audit_anchor(
     """Print the verified chain head as one JSON line (entries, hash, time) to keep
     outside the store; `audit verify --anchor FILE` later proves the log was not
     rewritten up to it."""
-    from patriline.store import Database
+    from patriline.casework.stores import anchor_chain
 
-    with Database.open(store_url(db)) as store:
-        line = store.audit_anchor().to_line()
+    line = anchor_chain(store_url(db)).to_line()
     if out is not None:
         with out.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
