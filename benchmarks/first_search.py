@@ -15,7 +15,7 @@ search after a further 200,000, each <= 30 s including the (re)build. Figures:
 * **warm search** — the next exact search (index cached in the process).
 
 Profiles are the random Yfiler Plus haplotypes of ``benchmarks/import.py``, imported
-with the store's column-wise path (``io.read_encoded`` + ``Database.import_encoded``);
+with the store's column-wise path (``io.read_encoded`` + ``Session.import_encoded``);
 generating and importing them is not timed.
 
 Usage: ``python benchmarks/first_search.py [N] [MORE]`` (defaults 1,000,000 and 200,000).
@@ -51,7 +51,7 @@ def _import(db: Database, tmp: Path, ids: list[str], enc: Encoded, lo: int, hi: 
     part = Encoded(enc.layout, enc.values[:, lo:hi], {})
     csv = tmp / f"part{lo}.csv"
     write_encoded(ids[lo:hi], part, csv, {"kit": ["yfiler_plus"] * (hi - lo)})
-    summary = db.import_encoded(db.actor("bench"), read_encoded(csv, db.layout))
+    summary = Session(db, db.actor("bench")).import_encoded(read_encoded(csv, db.layout))
     assert summary.added == hi - lo, summary
     csv.unlink()
 
@@ -69,8 +69,8 @@ def main() -> None:
         tmp = Path(d)
         db = Database.create(str(tmp / "s.db"), "bench")
         admin = db.actor("bench")
-        db.add_user(admin, "ann", "analyst")
-        db.open_case(db.actor("ann"), "C1", purpose="bench", legal_basis="bench")
+        Session(db, admin).add_user("ann", "analyst")
+        Session(db, db.actor("ann")).open_case("C1", purpose="bench", legal_basis="bench")
         t0 = time.perf_counter()
         _import(db, tmp, ids, enc, 0, n)
         rows.append({"what": f"import {n:,} (not part of the figures)",

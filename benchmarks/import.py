@@ -3,14 +3,14 @@
 Targets (issue 3): >= 100,000 profiles/s into SQLite, >= 50,000/s into PostgreSQL.
 Figures per engine:
 
-* **store** — ``Database.import_encoded`` on a file already read with
+* **store** — ``Session.import_encoded`` on a file already read with
   ``patriline.io.read_encoded`` (validation, canonical texts and encoded rows,
   classification against the store, one transaction with executemany/COPY, audit).
   This is what the issue's target is about; the read is timed on its own (io).
 * **re-import** — the same batch again (all unchanged).
-* **file** — ``Database.import_file`` end to end on the same 1,000,000-row CSV (read +
+* **file** — ``Session.import_file`` end to end on the same 1,000,000-row CSV (read +
   store, one call), also against the target.
-* **records** — ``Database.import_records`` (per-row ``Record`` objects, the path for
+* **records** — ``Session.import_records`` (per-row ``Record`` objects, the path for
   records already built in Python) on a smaller batch, for comparison.
 
 Alleles are random but realistic: per locus, a modal value drawn around the middle of
@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _common import peak_rss_gb, read_bandwidth_gbs, report, timed
 
+from patriline.casework import Session
 from patriline.encoding import DTYPE, Encoded, Layout, decode
 from patriline.haplotype import Allele, Haplotype
 from patriline.io import read_encoded, write_encoded
@@ -135,7 +136,7 @@ def main() -> None:
                     rows,
                     f"{engine} store import, {n:,} Yfiler Plus profiles (read_encoded result)",
                     n,
-                    lambda db=db, actor=actor, read=read: db.import_encoded(actor, read),
+                    lambda db=db, actor=actor, read=read: Session(db, actor).import_encoded(read),
                     target,
                 )
                 assert summary.added == n, summary
@@ -143,7 +144,7 @@ def main() -> None:
                     rows,
                     f"{engine} re-import (all unchanged)",
                     n,
-                    lambda db=db, actor=actor, read=read: db.import_encoded(actor, read),
+                    lambda db=db, actor=actor, read=read: Session(db, actor).import_encoded(read),
                     None,
                 )
                 assert again.unchanged == n, again
@@ -157,7 +158,7 @@ def main() -> None:
                     rows,
                     f"{engine} file import end to end (read + store), {n:,} rows",
                     n,
-                    lambda db=db, actor=actor: db.import_file(actor, csv),
+                    lambda db=db, actor=actor: Session(db, actor).import_file(csv),
                     target,
                 )
                 assert s3.added == n, s3
@@ -170,7 +171,7 @@ def main() -> None:
                     rows,
                     f"{engine} import_records (per-row Records), {len(records):,} profiles",
                     len(records),
-                    lambda db=db, actor=actor: db.import_records(actor, records),
+                    lambda db=db, actor=actor: Session(db, actor).import_records(records),
                     None,
                 )
                 assert s4.added == len(records), s4

@@ -28,6 +28,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # verification/
 
 from _common import peak_rss_gb, read_bandwidth_gbs, report, timed
 
+from patriline.casework import Session
 from patriline.pedigree.donor import rank_donors
 from patriline.testing import simulate_family
 
@@ -62,7 +63,6 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
     import shutil
     import subprocess
 
-    from patriline.casework import Session
     from patriline.io.model import Record
     from patriline.search.api import trace_digest
     from patriline.store.database import Database
@@ -92,14 +92,14 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
     def run(engine: str, url: str) -> None:
         db = Database.create(url, "admin")
         admin = db.actor("admin")
-        db.open_case(admin, "BENCH", purpose="benchmark", legal_basis="none (synthetic)")
+        Session(db, admin).open_case("BENCH", purpose="benchmark", legal_basis="none (synthetic)")
         # Expansion needs a live familial approval of the case (by a second supervisor).
-        db.add_user(admin, "approver", "supervisor")
-        db.approve_case(
-            db.actor("approver"), "BENCH", trace_sha256=trace_digest(trace), max_mismatches=3
+        Session(db, admin).add_user("approver", "supervisor")
+        Session(db, db.actor("approver")).approve_case(
+            "BENCH", trace_sha256=trace_digest(trace), max_mismatches=3
         )
-        db.import_records(admin, family_records)
-        db.insert_links(admin, family_links, source="benchmark")
+        Session(db, admin).import_records(family_records)
+        Session(db, admin).insert_links(family_links, source="benchmark")
 
         def expansion() -> object:
             return Session(db, admin).expand(
@@ -112,8 +112,8 @@ def store_expansion(rows: list[dict[str, object]]) -> None:
             if target > stored:
                 more = (target - stored) // 1999
                 links, recs = registry(families, families + more)
-                db.import_records(admin, recs)
-                db.insert_links(admin, links, source="registry")
+                Session(db, admin).import_records(recs)
+                Session(db, admin).insert_links(links, source="registry")
                 families += more
                 stored += len(links)
             seconds, exp = timed(expansion, repeats=3)
@@ -187,7 +187,7 @@ def links_import(rows: list[dict[str, object]]) -> None:
             for f in range(first, min(families, first + 50)):
                 fathers = (rng.random(2000) * np.arange(2000)).astype(np.int64)
                 links += [Link(f"R{f}_{i}", f"R{f}_{fathers[i]}") for i in range(1, 2000)]
-            db.insert_links(admin, links, source="registry")
+            Session(db, admin).insert_links(links, source="registry")
         stored = families * 1999
         rows.append(
             {
@@ -218,7 +218,9 @@ def links_import(rows: list[dict[str, object]]) -> None:
             result = read_links(path, hide_existing=True, **check())
             t_check = time.perf_counter() - t
             assert not result.problems and result.accepted > n_new - 500
-            db.insert_links(admin, [Link(x.son, x.father) for x in result.links], source=str(path))
+            Session(db, admin).insert_links(
+                [Link(x.son, x.father) for x in result.links], source=str(path)
+            )
             return t_check, time.perf_counter() - t
 
         checks: list[tuple[str, Callable[[], dict[str, Any]]]] = [
