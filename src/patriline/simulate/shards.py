@@ -189,8 +189,13 @@ def iter_haplotype_shards(
             yield e, t["person"].to_numpy(), values
 
 
-def load_sharded(directory: str | Path) -> Any:
-    """A :class:`Population` (with its :class:`RegionMap`) from a sharded directory."""
+def load_sharded(directory: str | Path, region: str | None = None) -> Any:
+    """A :class:`Population` (with its :class:`RegionMap`) from a sharded directory.
+
+    With ``region``, only that region's men, renumbered as a population of their own
+    (the region as a separate population: only possible when no son of the region has
+    a father elsewhere, e.g. with migration 0; :class:`InputError` otherwise).
+    """
     from patriline.simulate.config import SimConfig
     from patriline.simulate.population import Population
     from patriline.simulate.regions import RegionMap
@@ -198,12 +203,38 @@ def load_sharded(directory: str | Path) -> Any:
     d = Path(directory)
     m = read_manifest(d)
     region_sizes = np.asarray(m["region_sizes"], dtype=np.int64)  # (R, T + 1)
+    names = list(m["regions"])
+    gsize = region_sizes.sum(axis=0)
+    goff = np.concatenate([[0], np.cumsum(gsize)]).astype(np.int64)
+    roff = np.vstack([np.zeros((1, gsize.shape[0]), np.int64), np.cumsum(region_sizes, 0)])
+    only: int | None = None
+    if region is not None:
+        if region not in names:
+            raise InputError(f"{d}: no region {region!r} (regions: {', '.join(names[:8])})")
+        only = names.index(region)
+        region_sizes = region_sizes[only : only + 1]
     sizes = region_sizes.sum(axis=0)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def local(ids: np.ndarray) -> np.ndarray:
+        """Global ids of the country → ids of the one-region population."""
+        if only is None:
+            return ids
+        gen = np.searchsorted(goff, ids, side="right") - 1
+        pos = ids - goff[gen] - roff[only, gen]
+        if ((pos < 0) | (pos >= region_sizes[0, gen])).any():
+            raise InputError(
+                f"{d}: region {region!r} has sons whose fathers live in another region "
+                "(migration > 0): it is not a separate population"
+            )
+        return offsets[gen] + pos
+
     parent = np.full(offsets[-1], -1, dtype=np.int32)
     filled = np.zeros(len(sizes), dtype=np.int64)
     for e, person, father in iter_link_shards(d, m):
-        parent[person] = father
+        if only is not None and e["region"] != only:
+            continue
+        parent[local(person)] = local(father)
         filled[e["generation"]] += len(person)
     short = [g for g in range(1, len(sizes)) if filled[g] != sizes[g]]
     if short:
@@ -212,15 +243,21 @@ def load_sharded(directory: str | Path) -> Any:
     kept = [int(g) for g in m["kept_generations"]]
     haps = {g: np.empty((layout.n_columns, sizes[g]), dtype=np.int16) for g in kept}
     for e, person, values in iter_haplotype_shards(d, m):
+        if only is not None and e["region"] != only:
+            continue
         g = e["generation"]
-        haps[g][:, person - offsets[g]] = values
+        haps[g][:, local(person) - offsets[g]] = values
     cfg = dict(m["config"])
     for key in ("sizes", "loci"):
         if cfg.get(key) is not None:
             cfg[key] = tuple(cfg[key])
+    if only is not None:
+        cfg["males"] = int(sizes[-1])
     config = SimConfig(**cfg)
     bounds = np.zeros((len(sizes), region_sizes.shape[0] + 1), dtype=np.int64)
     bounds[:, 1:] = np.cumsum(region_sizes, axis=0).T
-    regions = RegionMap(tuple(m["regions"]), tuple(m["parents"]), bounds)
+    keep = names if only is None else [names[only]]
+    parents = list(m["parents"]) if only is None else [m["parents"][only]]
+    regions = RegionMap(tuple(keep), tuple(parents), bounds)
     prov = m.get("provenance", {})
     return Population(config, sizes, offsets, parent, layout, haps, prov, regions)
