@@ -208,3 +208,80 @@ def test_regional_reach__shares_by_region_and_totals(tmp_path) -> None:
     for r in res.rows:
         assert 0 <= r.p_within_k <= r.p_match <= 1
     assert "dense" in res.table() and "[country]" in res.table()
+
+
+def test_simulate_reach_cli__regions_shards_shares_file(tmp_path, capsys) -> None:
+    import json
+
+    from patriline.cli import main
+
+    (tmp_path / "regions.csv").write_text(
+        "region,males,growth,parent\nA,1500,,P\nB,1000,0.05,P\nC,800,,\n", encoding="utf-8"
+    )
+    (tmp_path / "shares.csv").write_text("region,share\nA,25%\nB,0.02\n", encoding="utf-8")
+    sim = ["--generations", "15", "--vrs", "0.2", "--kit", "yfiler", "--seed", "4"]
+    regions = ["--regions", str(tmp_path / "regions.csv"), "--migration", "0.05"]
+    out = tmp_path / "country"
+    assert main(["simulate", *sim, *regions, "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["living_men"] == 3300 and doc["regions"] == ["A", "B", "C"]
+    assert (out / "manifest.json").exists()
+    code = main(
+        [
+            "reach",
+            "--population",
+            str(out),
+            "--kit",
+            "yfiler",
+            "--shares-file",
+            str(tmp_path / "shares.csv"),
+            "--seed",
+            "1",
+            "--json",
+            "--plot",
+            str(tmp_path / "r.png"),
+        ]
+    )
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    (scenario,) = doc["scenarios"]
+    rows = {r["region"]: r for r in scenario["rows"]}
+    assert rows["A"]["database_size"] == 375 and rows["C"]["database_size"] == 0
+    assert rows["country"]["database_size"] == 395
+    assert (tmp_path / "r.png").exists() and (tmp_path / "r.svg").exists()
+    # the same country simulated inside reach gives the same figures
+    assert (
+        main(
+            [
+                "reach",
+                *sim,
+                *regions,
+                "--kit",
+                "yfiler",
+                "--shares-file",
+                str(tmp_path / "shares.csv"),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    again = json.loads(capsys.readouterr().out)["scenarios"][0]["rows"]
+    # (seed 4 for both simulation and sampling here, so compare the database sizes)
+    assert [r["database_size"] for r in again] == [r["database_size"] for r in scenario["rows"]]
+    # misuse is a clear error, not a traceback
+    assert main(["simulate", *sim, "--out", str(tmp_path / "x")]) == 2
+    assert "--males is required" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "simulate",
+                *sim,
+                "--regions",
+                str(tmp_path / "regions.csv"),
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
+    assert "--migration" in capsys.readouterr().err
