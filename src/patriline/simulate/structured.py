@@ -43,6 +43,7 @@ decrease of genetic correlation with distance. Genetics 49:561-576.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 from collections.abc import Callable, Sequence
@@ -229,13 +230,22 @@ def _read_fathers(plan: _Plan, d: int, g: int) -> np.ndarray:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _model(base: SimConfig) -> tuple[Any, Any]:
+    """Layout and mutation model of a configuration (once per worker process)."""
+    from patriline.simulate.population import MutationModel, simulation_layout
+
+    catalog = default_catalog()
+    layout = simulation_layout(base, catalog)
+    return layout, MutationModel.of(layout, catalog, base.two_step)
+
+
 def _founder_step(plan: _Plan, r: int, needed: np.ndarray | None) -> dict[str, Any]:
     from patriline.simulate.founders import founder_values
-    from patriline.simulate.population import simulation_layout
 
     base = plan.cfg.base
     catalog = default_catalog()
-    layout = simulation_layout(base, catalog)
+    layout, _ = _model(base)
     n0 = int(plan.sizes[r, 0])
     cur = np.zeros((layout.n_columns, n0), dtype=np.int16)
     idx = np.arange(n0) if needed is None else needed
@@ -259,11 +269,8 @@ def _finish(plan: _Plan, r: int, g: int, values: np.ndarray, layout: Any) -> dic
 
 def _haplotype_step(plan: _Plan, d: int, g: int) -> dict[str, Any]:
     """Sons of region ``d`` in generation ``g``: fathers' haplotypes, then mutation."""
-    from patriline.simulate.population import MutationModel, simulation_layout
-
     base = plan.cfg.base
-    catalog = default_catalog()
-    layout = simulation_layout(base, catalog)
+    layout, model = _model(base)
     fathers = _read_fathers(plan, d, g)
     out = np.empty((layout.n_columns, len(fathers)), dtype=np.int16)
     for s in range(plan.R):
@@ -272,7 +279,7 @@ def _haplotype_step(plan: _Plan, d: int, g: int) -> dict[str, Any]:
         if b > a:
             prev = np.load(plan.scratch("hap", s, g - 1), mmap_mode="r")
             out[:, a:b] = np.take(prev, fathers[a:b] - first, axis=1)
-    MutationModel.of(layout, catalog, base.two_step).mutate(out, _rng(base.seed, _MUTATION, d, g))
+    model.mutate(out, _rng(base.seed, _MUTATION, d, g))
     return _finish(plan, d, g, out, layout)
 
 
