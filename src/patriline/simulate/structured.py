@@ -46,6 +46,7 @@ import dataclasses
 import functools
 import json
 import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,7 @@ class _Plan:
     sizes: np.ndarray  # (R, T + 1)
     gen_offsets: np.ndarray  # (T + 2,)
     region_offsets: np.ndarray  # (R + 1, T + 1): first position of region r in gen g
+    run: str = ""  # this run's token (keys the per-process memory maps; not in the output)
 
     @property
     def R(self) -> int:
@@ -156,6 +158,22 @@ class _Plan:
 
     def scratch(self, what: str, r: int, g: int) -> Path:
         return Path(self.out) / ".scratch" / f"{what}_r{r:04d}_g{g:04d}.npy"
+
+
+#: Memory maps of the scratch files of one generation, opened once per process.
+_MAPS: dict[str, Any] = {"generation": None, "maps": {}}
+
+
+def _scratch_map(plan: _Plan, what: str, r: int, g: int) -> np.ndarray:
+    """The scratch array ``what`` of region ``r``, generation ``g`` (memory-mapped; the
+    maps of other generations are dropped, so at most one generation stays mapped)."""
+    key = (plan.run, g)
+    if _MAPS["generation"] != key:
+        _MAPS["generation"], _MAPS["maps"] = key, {}
+    maps: dict[tuple[str, int], np.ndarray] = _MAPS["maps"]
+    if (what, r) not in maps:
+        maps[(what, r)] = np.load(plan.scratch(what, r, g), mmap_mode="r")
+    return maps[(what, r)]
 
 
 # -- steps (pure functions of their arguments and of files at fixed paths) -------------
@@ -203,7 +221,7 @@ def _genealogy_step(plan: _Plan, d: int, g: int, totals: Sequence[float]) -> dic
         n_s = int(plan.sizes[s, g - 1])
         u = np.cumsum(rng.standard_exponential(c + 1))  # sorted uniforms (see _fathers)
         if plan.cfg.base.vrs > 0:
-            cw = np.load(plan.scratch("cw", s, g - 1), mmap_mode="r")
+            cw = _scratch_map(plan, "cw", s, g - 1)
             u *= totals[s] / u[-1]
             f = np.searchsorted(cw, u[:-1], side="right")
         else:
@@ -277,7 +295,7 @@ def _haplotype_step(plan: _Plan, d: int, g: int) -> dict[str, Any]:
         first = plan.first_id(s, g - 1)
         a, b = np.searchsorted(fathers, [first, first + plan.sizes[s, g - 1]])
         if b > a:
-            prev = np.load(plan.scratch("hap", s, g - 1), mmap_mode="r")
+            prev = _scratch_map(plan, "hap", s, g - 1)
             out[:, a:b] = np.take(prev, fathers[a:b] - first, axis=1)
     model.mutate(out, _rng(base.seed, _MUTATION, d, g))
     return _finish(plan, d, g, out, layout)
@@ -343,7 +361,7 @@ def simulate_country(
         (outp / ".scratch").mkdir()
     except OSError as exc:
         raise InputError(f"{outp}: cannot create the output directory: {exc}") from None
-    plan = _Plan(cfg, str(outp.resolve()), sizes, gen_offsets, region_offsets)
+    plan = _Plan(cfg, str(outp.resolve()), sizes, gen_offsets, region_offsets, uuid.uuid4().hex)
     R, T = plan.R, plan.T
     shards: list[dict[str, Any]] = []
     flows = np.zeros((R, R), dtype=np.int64)  # sons by (their region, father's region)
@@ -370,6 +388,7 @@ def simulate_country(
             shards.extend(r["shards"])
         for s in range(R):
             plan.scratch("hap", s, g - 1).unlink(missing_ok=True)
+    _MAPS["generation"], _MAPS["maps"] = None, {}
     shutil.rmtree(outp / ".scratch", ignore_errors=True)
 
     shards.sort(key=lambda e: (e["kind"], e["generation"], e["region"], e["first_id"]))
