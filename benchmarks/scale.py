@@ -149,7 +149,8 @@ def main() -> None:
         rows.append(
             {
                 "what": "memory per worker for 35 M-man regions (700 M / 20): baseline + "
-                "measured bytes per man of a region x 35 M",
+                "measured bytes per man of a region x 35 M (upper bound: RSS counts the "
+                "memory-mapped scratch pages)",
                 "value": f"{per_worker_gb:.1f} GB ({baseline:.2f} GB + {per_man * 1e9:.0f} B/man)",
                 "target": None,
                 "ok": None,

@@ -60,6 +60,7 @@ def main() -> None:
     # 1. m = 1 against today's panmictic simulator
     pan = simulate(study_config(n * R, seed=args.seed))
     today = reach(pan, kits, [0.05], living_generations=3, traces="all", n_queries=3000, seed=1)
+    del pan
     results: dict[float, dict[str, RegionalReach]] = {}
     timings = {}
     for m in MIGRATION:
