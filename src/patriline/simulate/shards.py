@@ -241,6 +241,11 @@ def load_sharded(directory: str | Path, region: str | None = None) -> Any:
             )
         return offsets[gen] + pos
 
+    if offsets[-1] >= 2**31:
+        raise InputError(
+            f"{d}: {offsets[-1]} men in all generations: more than 2^31 ids do not fit an "
+            "in-memory Population (load one region, or a smaller country)"
+        )
     parent = np.full(offsets[-1], -1, dtype=np.int32)
     filled = np.zeros(len(sizes), dtype=np.int64)
     for e, person, father in iter_link_shards(d, m):

@@ -350,8 +350,7 @@ def simulate_country(
     sizes = cfg.region_sizes()
     gsize = sizes.sum(axis=0)
     gen_offsets = np.concatenate([[0], np.cumsum(gsize)]).astype(np.int64)
-    if gen_offsets[-1] >= 2**31:
-        raise InputError(f"{gen_offsets[-1]} males in all generations: more than 2^31 ids")
+    # ids are int64 in the shards: no 2^31 limit here (load_sharded has one)
     region_offsets = np.vstack([np.zeros((1, sizes.shape[1]), np.int64), np.cumsum(sizes, 0)])
     outp = Path(out)
     try:
