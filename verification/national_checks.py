@@ -17,6 +17,7 @@ Prints the tables quoted in docs/simulation.md and docs/scale.md, and writes
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -90,6 +91,7 @@ def main() -> None:
             for name, shares in (("5 %", 0.05), ("10 %", 0.10), ("R00 25 %, rest 2 %", county))
         }
         del pop
+        shutil.rmtree(tmp / f"m{m}", ignore_errors=True)
     print(
         "\nshare of men outside the database findable through a relative (<= 5 meioses), "
         "Yfiler Plus; P(match) in brackets"
