@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -30,7 +31,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("simulate")
     def simulate_cmd(
-        males: int = typer.Option(..., "--males", help="Living (final generation) males."),
+        males: int | None = typer.Option(
+            None, "--males", help="Living (final generation) males (not with --regions)."
+        ),
         generations: int = typer.Option(..., "--generations", help="Generations of constant size."),
         growth: float = typer.Option(0.0, "--growth", help="Growth rate per generation."),
         growth_generations: int = typer.Option(
@@ -51,12 +54,67 @@ def register(app: typer.Typer) -> None:
         ),
         seed: int = typer.Option(..., "--seed", help="Random seed (same seed, same output)."),
         out: Path = typer.Option(..., "--out", help="Output directory."),
+        regions: Path | None = typer.Option(
+            None,
+            "--regions",
+            help="Region table (CSV: region,males[,growth][,parent]): a structured country "
+            "written as Parquet shards with a manifest.",
+        ),
+        migration: float | None = typer.Option(
+            None, "--migration", help="With --regions: share of sons raised in another region."
+        ),
+        migration_model: str = typer.Option(
+            "uniform",
+            "--migration-model",
+            help="uniform (island model: m = 1 is panmixia) or nearest (stepping stone on the "
+            "table order).",
+        ),
+        shard_rows: int = typer.Option(
+            1_000_000, "--shard-rows", help="With --regions: most rows in one Parquet shard."
+        ),
+        dask: str | None = typer.Option(
+            None,
+            "--dask",
+            help="With --regions: run regions as Dask tasks on SCHEDULER (tcp://host:8786) or "
+            "on a LocalCluster (local or local:N). Same output for any number of workers.",
+        ),
         json_out: bool = JSON_OPTION,
     ) -> None:
         """Simulate a male population with father links and Y-STR haplotypes into DIR."""
         from patriline.simulate import SimConfig, loci_for_kits, simulate, write_population
 
         kits = [k.strip() for k in kit.split(",") if k.strip()]
+        if regions is not None:
+            manifest = _simulate_regions(
+                regions,
+                migration,
+                migration_model,
+                shard_rows,
+                dask,
+                out,
+                generations=generations,
+                growth=growth,
+                growth_generations=growth_generations,
+                vrs=vrs,
+                kit=kits[0] if kits else kit,
+                loci=loci_for_kits(kits) if len(kits) > 1 else None,
+                keep_generations=keep_generations,
+                founders=founders,
+                founder_ne=founder_ne,
+                seed=seed,
+            )
+            if json_out:
+                emit_json({"out": str(out), **{k: v for k, v in manifest.items() if k != "shards"}})
+            else:
+                typer.echo(
+                    f"wrote {manifest['living_men']} living men in {len(manifest['regions'])} "
+                    f"regions ({manifest['total_men']} in all generations, "
+                    f"{len(manifest['shards'])} shards) to {out}"
+                )
+            return
+        _no_region_options(migration, dask)
+        if males is None:
+            raise InputError("--males is required (or --regions FILE for a structured country)")
         cfg = SimConfig(
             males=males,
             generations=generations,
@@ -81,8 +139,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("reach")
     def reach_cmd(
-        males: int = typer.Option(..., "--males", help="Living (final generation) males."),
-        generations: int = typer.Option(..., "--generations", help="Generations of constant size."),
+        males: int | None = typer.Option(None, "--males", help="Living (final generation) males."),
+        generations: int | None = typer.Option(
+            None, "--generations", help="Generations of constant size."
+        ),
         growth: float = typer.Option(0.0, "--growth", help="Growth rate per generation."),
         growth_generations: int = typer.Option(
             0, "--growth-generations", help="Generations of growth."
@@ -113,10 +173,44 @@ def register(app: typer.Typer) -> None:
             help="Trace donors: 'outside' (living men not in the database) or 'all' (any "
             "living man; a stored donor matches himself, as in the published study).",
         ),
-        seed: int = typer.Option(..., "--seed", help="Random seed."),
+        seed: int | None = typer.Option(None, "--seed", help="Random seed."),
         json_out: bool = JSON_OPTION,
         plot: Path | None = typer.Option(
             None, "--plot", help="Write plots to FILE (.png and .svg)."
+        ),
+        population: Path | None = typer.Option(
+            None,
+            "--population",
+            help="Reach an existing simulation DIR (patriline simulate --out; shards too) "
+            "instead of simulating.",
+        ),
+        regions: Path | None = typer.Option(
+            None, "--regions", help="Simulate a structured country from this region table."
+        ),
+        migration: float | None = typer.Option(
+            None, "--migration", help="With --regions: share of sons raised in another region."
+        ),
+        migration_model: str = typer.Option(
+            "uniform", "--migration-model", help="With --regions: uniform or nearest."
+        ),
+        dask: str | None = typer.Option(
+            None,
+            "--dask",
+            help="With --regions: simulate on Dask (SCHEDULER address, local or local:N).",
+        ),
+        out: Path | None = typer.Option(
+            None,
+            "--out",
+            help="With --regions: keep the country's shards in DIR (default: a temporary one).",
+        ),
+        shares_file: Path | None = typer.Option(
+            None,
+            "--shares-file",
+            help="Database share of each region (CSV region,share; missing regions: 0); "
+            "replaces --shares.",
+        ),
+        within: int = typer.Option(
+            5, "--within", help="By region: findable = a relative within K meioses."
         ),
         concentration: float = typer.Option(
             0.0,
@@ -136,7 +230,8 @@ def register(app: typer.Typer) -> None:
         """How far a database of some share of men reaches (simulated population).
 
         With --db: an exposure report for an existing store, the simulated population
-        standing for the country.
+        standing for the country. With --regions (a structured country) or --population
+        DIR of one, or --shares-file: reach by region.
         """
         from patriline.simulate import SimConfig, loci_for_kits, reach, simulate
         from patriline.simulate.plots import plot_reach
@@ -145,6 +240,41 @@ def register(app: typer.Typer) -> None:
         if not kits:
             raise InputError("--kit: give at least one kit")
         share_list = _shares(shares)
+        if population is not None or regions is not None or shares_file is not None:
+            _regional(
+                population=population,
+                regions=regions,
+                migration=migration,
+                migration_model=migration_model,
+                dask=dask,
+                out=out,
+                kits=kits,
+                share_list=share_list,
+                shares_file=shares_file,
+                within=within,
+                max_mismatches=max_mismatches,
+                queries=queries,
+                living_generations=living_generations,
+                traces=traces,
+                seed=seed,
+                plot=plot,
+                json_out=json_out,
+                sim={
+                    "males": males,
+                    "generations": generations,
+                    "growth": growth,
+                    "growth_generations": growth_generations,
+                    "vrs": vrs,
+                    "loci": loci_for_kits(kits),
+                    "keep_generations": living_generations,
+                    "founders": founders,
+                    "founder_ne": founder_ne,
+                },
+            )
+            return
+        _no_region_options(migration, dask)
+        if males is None or generations is None or seed is None:
+            raise InputError("--males, --generations and --seed are required (or --population)")
         cfg = SimConfig(
             males=males,
             generations=generations,
@@ -209,3 +339,140 @@ def _exposure(url: str, user: str | None, kits: list[str], country: object, json
         emit_json({"reports": [r.to_dict() for r in reports]})
     else:
         typer.echo("\n\n".join(r.table() for r in reports))
+
+
+def _no_region_options(migration: float | None, dask: str | None) -> None:
+    if migration is not None:
+        raise InputError("--migration needs --regions FILE (a structured country)")
+    if dask is not None:
+        raise InputError("--dask needs --regions FILE (regions are the Dask tasks)")
+
+
+def _simulate_regions(
+    regions: Path,
+    migration: float | None,
+    model: str,
+    shard_rows: int,
+    dask: str | None,
+    out: Path,
+    **sim: object,
+) -> dict[str, Any]:
+    """Simulate a structured country (on Dask with ``dask``); returns the manifest."""
+    from patriline.simulate import SimConfig
+    from patriline.simulate.regions import read_regions
+    from patriline.simulate.structured import CountryConfig, simulate_country
+
+    if migration is None:
+        raise InputError("--regions needs --migration M (share of sons raised elsewhere; 0-1)")
+    table = read_regions(regions)
+    base = SimConfig(males=sum(r.males for r in table), **sim)  # type: ignore[arg-type]
+    cfg = CountryConfig(base, table, migration, model, shard_rows)
+    if dask is None:
+        return simulate_country(cfg, out)
+    from patriline.simulate.distributed import dask_client, dask_mapper
+
+    with dask_client(dask) as client:
+        return simulate_country(cfg, out, mapper=dask_mapper(client), workers=dask)
+
+
+def _regional(
+    *,
+    population: Path | None,
+    regions: Path | None,
+    migration: float | None,
+    migration_model: str,
+    dask: str | None,
+    out: Path | None,
+    kits: list[str],
+    share_list: list[float],
+    shares_file: Path | None,
+    within: int,
+    max_mismatches: int,
+    queries: int,
+    living_generations: int,
+    traces: str,
+    seed: int | None,
+    plot: Path | None,
+    json_out: bool,
+    sim: dict[str, object],
+) -> None:
+    """Reach by region: of a simulation directory, of a country simulated now, or of a
+    panmictic population (one region) with --shares-file."""
+    import tempfile
+
+    from patriline.simulate import SimConfig, load_population, simulate
+    from patriline.simulate.regional import regional_reach
+    from patriline.simulate.regions import read_shares
+
+    if population is not None and regions is not None:
+        raise InputError("give --population DIR or --regions FILE, not both")
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    try:
+        if population is not None:
+            _no_region_options(migration, dask)
+            pop = load_population(population)
+        else:
+            if seed is None or sim["generations"] is None:
+                raise InputError("--generations and --seed are required to simulate")
+            if regions is not None:
+                if out is None:
+                    tmp = tempfile.TemporaryDirectory(prefix="patriline-country-")
+                where = Path(tmp.name) if tmp is not None else out
+                assert where is not None
+                sim = {k: v for k, v in sim.items() if k != "males"}
+                _simulate_regions(
+                    regions, migration, migration_model, 1_000_000, dask, where, seed=seed, **sim
+                )
+                pop = load_population(where)
+            else:
+                _no_region_options(migration, dask)
+                if sim["males"] is None:
+                    raise InputError("--males is required (or --regions / --population)")
+                pop = simulate(SimConfig(seed=seed, **sim))  # type: ignore[arg-type]
+        run_seed = 0 if seed is None else seed
+        scenarios = [
+            (
+                f"{s:.0%} everywhere" if s >= 0.01 else f"{s:.1%} everywhere",
+                regional_reach(
+                    pop,
+                    kits,
+                    s,
+                    within=within,
+                    max_mismatches=max_mismatches,
+                    n_queries=queries,
+                    living_generations=living_generations,
+                    traces=traces,
+                    seed=run_seed,
+                ),
+            )
+            for s in ([] if shares_file is not None else share_list)
+        ]
+        if shares_file is not None:
+            by_region = read_shares(shares_file, pop.region_names)
+            scenarios.append(
+                (
+                    shares_file.name,
+                    regional_reach(
+                        pop,
+                        kits,
+                        by_region,
+                        within=within,
+                        max_mismatches=max_mismatches,
+                        n_queries=queries,
+                        living_generations=living_generations,
+                        traces=traces,
+                        seed=run_seed,
+                    ),
+                )
+            )
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    if plot is not None:
+        from patriline.simulate.plots import plot_regional
+
+        plot_regional(scenarios, plot)
+    if json_out:
+        emit_json({"scenarios": [{"name": n, **r.to_dict()} for n, r in scenarios]})
+    else:
+        typer.echo("\n\n".join(f"sampling: {n}\n{r.table()}" for n, r in scenarios))

@@ -165,8 +165,14 @@ def write_population(
 
 
 def load_population(directory: str | Path) -> Population:
-    """Read back a directory written by :func:`write_population` (for ``meioses``)."""
+    """Read back a directory written by :func:`write_population` (for ``meioses``), or a
+    sharded country (Parquet shards with a manifest, :mod:`patriline.simulate.shards`)."""
     d = Path(directory)
+    from patriline.simulate.shards import is_sharded, load_sharded
+
+    if is_sharded(d):
+        population: Population = load_sharded(d)
+        return population
     try:
         summary = json.loads((d / "truth.json").read_text(encoding="utf-8"))
         npz = np.load(d / "truth.npz")

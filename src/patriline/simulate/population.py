@@ -29,8 +29,16 @@ from patriline.reference import Catalog, default_catalog
 from patriline.simulate._kernels import apply_steps, inherit, meioses_pairs, sort_copies
 from patriline.simulate.config import DEFAULT_FOUNDER_NE, SimConfig
 from patriline.simulate.founders import founder_values
+from patriline.simulate.regions import RegionMap
 
-__all__ = ["Population", "column_rates", "provenance", "simulate"]
+__all__ = [
+    "MutationModel",
+    "Population",
+    "column_rates",
+    "provenance",
+    "simulate",
+    "simulation_layout",
+]
 
 
 def provenance(
@@ -78,6 +86,20 @@ class Population:
     layout: Layout
     haplotypes: dict[int, np.ndarray]
     provenance: dict[str, Any] = field(default_factory=dict)
+    regions: RegionMap | None = None
+
+    # -- regions (a structured country; None for a panmictic population) --------------
+    def region_of(self, ids: np.ndarray) -> np.ndarray:
+        """Region index of each global id (all 0 for a panmictic population)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.regions is None:
+            return np.zeros(len(ids), dtype=np.int64)
+        gens = self.generation_of(ids)
+        return self.regions.region_of(gens, ids - self.offsets[gens])
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return ("all",) if self.regions is None else self.regions.names
 
     # -- structure --------------------------------------------------------------------
     @property
@@ -215,6 +237,60 @@ def column_rates(layout: Layout, catalog: Catalog) -> np.ndarray:
     return rates
 
 
+@dataclass(frozen=True)
+class MutationModel:
+    """Per-column rates and bounds of one layout: mutates a generation of sons in place.
+
+    Shared by :func:`simulate` and the structured (regional) simulator, so that both
+    follow one model and draw in one order from the generator they are given.
+    """
+
+    rates: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    two_step: float
+    dys389: tuple[int, int] | None
+    multi: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, layout: Layout, catalog: Catalog, two_step: float) -> MutationModel:
+        cols = layout.columns
+        return cls(
+            column_rates(layout, catalog),
+            np.array([catalog.locus(n).allele_min * 10 for n, _ in cols]),
+            np.array([catalog.locus(n).allele_max * 10 for n, _ in cols]),
+            two_step,
+            layout.dys389,  # DYS389II contains DYS389I: a DYS389I step shifts both
+            tuple(
+                (layout.slice_of(n).start, c)
+                for n, c in zip(layout.loci, layout.copies, strict=True)
+                if c > 1
+            ),
+        )
+
+    def mutate(self, nxt: np.ndarray, rng: np.random.Generator) -> None:
+        """Mutate every column of ``nxt`` (``(n_columns, n)`` sons) in place; sort copies."""
+        n = nxt.shape[1]
+        lo, hi, d389 = self.lo, self.hi, self.dys389
+        for c in range(nxt.shape[0]):
+            k = int(rng.binomial(n, self.rates[c]))
+            if k == 0:
+                continue
+            rows = rng.choice(n, k, replace=False).astype(np.int64)
+            size = np.where(rng.random(k) < self.two_step, 20, 10)
+            sign = np.where(rng.random(k) < 0.5, -1, 1)
+            if d389 is not None and c == d389[0]:
+                before = nxt[c, rows].astype(np.int64)
+                apply_steps(nxt[c], rows, (size * sign).astype(np.int64), int(lo[c]), int(hi[c]))
+                delta = nxt[c, rows].astype(np.int64) - before
+                c2 = d389[1]
+                apply_steps(nxt[c2], rows, delta, int(lo[c2]), int(hi[c2]))
+            else:
+                apply_steps(nxt[c], rows, (size * sign).astype(np.int64), int(lo[c]), int(hi[c]))
+        for start, copies in self.multi:
+            sort_copies(nxt, start, copies)
+
+
 def _fathers(rng: np.random.Generator, n_fathers: int, n_sons: int, vrs: float) -> np.ndarray:
     """Father (local index) of each son, ascending: ``n_sons`` independent draws from the
     fathers with probability proportional to weight (1, or Gamma(1/vrs, vrs)).
@@ -249,6 +325,14 @@ def _ancestral_needed(parent_local: list[np.ndarray], sizes: np.ndarray, keep: i
     return need
 
 
+def simulation_layout(config: SimConfig, catalog: Catalog) -> Layout:
+    """The encoding layout of the simulated loci (the kit's id when one kit is simulated)."""
+    layout = Layout.for_loci(config.locus_names(catalog), kit=None, catalog=catalog)
+    if config.loci is None:
+        layout = Layout(layout.loci, layout.copies, catalog.kit(config.kit).id)
+    return layout
+
+
 def simulate(config: SimConfig, catalog: Catalog | None = None) -> Population:
     """Simulate a population (see the module docstring for the model).
 
@@ -256,9 +340,7 @@ def simulate(config: SimConfig, catalog: Catalog | None = None) -> Population:
     """
     catalog = catalog or default_catalog()
     config.validate(catalog)
-    layout = Layout.for_loci(config.locus_names(catalog), kit=None, catalog=catalog)
-    if config.loci is None:
-        layout = Layout(layout.loci, layout.copies, catalog.kit(config.kit).id)
+    layout = simulation_layout(config, catalog)
     sizes = config.size_history()
     T = len(sizes) - 1
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
@@ -298,16 +380,7 @@ def simulate(config: SimConfig, catalog: Catalog | None = None) -> Population:
     cur[:, needed] = found
 
     # 3. mutation along every father-son edge
-    cols = layout.columns
-    rates = column_rates(layout, catalog)
-    d389 = layout.dys389  # DYS389II contains DYS389I: a DYS389I step shifts both
-    lo = np.array([catalog.locus(n).allele_min * 10 for n, _ in cols])
-    hi = np.array([catalog.locus(n).allele_max * 10 for n, _ in cols])
-    multi = [
-        (layout.slice_of(n).start, c)
-        for n, c in zip(layout.loci, layout.copies, strict=True)
-        if c > 1
-    ]
+    model = MutationModel.of(layout, catalog, config.two_step)
     haplotypes: dict[int, np.ndarray] = {}
     if keep_from == 0:
         haplotypes[0] = cur
@@ -319,23 +392,7 @@ def simulate(config: SimConfig, catalog: Catalog | None = None) -> Population:
         else:
             nxt = np.empty((layout.n_columns, n), dtype=np.int16)
         inherit(cur, local[g], nxt)
-        for c in range(layout.n_columns):
-            k = int(rng_mut.binomial(n, rates[c]))
-            if k == 0:
-                continue
-            rows = rng_mut.choice(n, k, replace=False).astype(np.int64)
-            size = np.where(rng_mut.random(k) < config.two_step, 20, 10)
-            sign = np.where(rng_mut.random(k) < 0.5, -1, 1)
-            if d389 is not None and c == d389[0]:
-                before = nxt[c, rows].astype(np.int64)
-                apply_steps(nxt[c], rows, (size * sign).astype(np.int64), int(lo[c]), int(hi[c]))
-                delta = nxt[c, rows].astype(np.int64) - before
-                c2 = d389[1]
-                apply_steps(nxt[c2], rows, delta, int(lo[c2]), int(hi[c2]))
-            else:
-                apply_steps(nxt[c], rows, (size * sign).astype(np.int64), int(lo[c]), int(hi[c]))
-        for start, copies in multi:
-            sort_copies(nxt, start, copies)
+        model.mutate(nxt, rng_mut)
         if g >= keep_from:
             haplotypes[g] = nxt
         if g - 1 not in haplotypes:
