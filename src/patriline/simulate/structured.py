@@ -399,8 +399,9 @@ def simulate_country(
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "software": prov["software"],
-        "version": prov["version"],
+        "software": prov["software"]["name"],
+        "version": prov["software"]["version"],
+        "provenance": prov,
         "seed": base.seed,
         "config": base_dict,
         "country": params,
