@@ -401,7 +401,6 @@ def simulate_country(
         "format_version": FORMAT_VERSION,
         "software": prov["software"]["name"],
         "version": prov["software"]["version"],
-        "provenance": prov,
         "seed": base.seed,
         "config": base_dict,
         "country": params,
