@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from patriline.store import Database, new_identity_key
+from patriline.store import Database
 from patriline.store.audit import Anchor, VerifyResult, read_anchors
 
 __all__ = [
@@ -24,6 +24,13 @@ __all__ = [
     "read_anchors",
     "verify_chain",
 ]
+
+
+def new_identity_key() -> str:
+    """A fresh identity key (32 random bytes, URL-safe base64), made locally."""
+    from patriline.store.identity import new_identity_key as make
+
+    return make()
 
 
 def create_store(url: str | Path, admin: str) -> None:

@@ -1,9 +1,10 @@
 """The store: records, users and cases, hash-chained audit log, expungement (SQLite / PostgreSQL)."""
 
+from typing import Any
+
 from patriline.store.access import Actor, Approval, Case
 from patriline.store.audit import AuditEntry, AuditRecord, VerifyResult
 from patriline.store.database import Database
-from patriline.store.identity import new_identity_key
 from patriline.store.records import (
     Conflict,
     ExpungeReport,
@@ -13,6 +14,16 @@ from patriline.store.records import (
     StoreInfo,
 )
 from patriline.store.schema import CATEGORIES, ROLES
+
+
+def __getattr__(name: str) -> Any:
+    # cryptography loads only where identities are handled, not when a store is opened.
+    if name == "new_identity_key":
+        from patriline.store.identity import new_identity_key
+
+        return new_identity_key
+    raise AttributeError(f"module 'patriline.store' has no attribute {name!r}")
+
 
 __all__ = [
     "CATEGORIES",

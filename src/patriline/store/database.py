@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine, make_url
@@ -19,7 +19,6 @@ from sqlalchemy.exc import DBAPIError
 
 from patriline import __version__
 from patriline._files import private_dir
-from patriline.encoding import Encoded, Layout
 from patriline.errors import AccessDenied, ConflictError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.links import Link
@@ -27,7 +26,6 @@ from patriline.store import audit as _audit
 from patriline.store import migrate
 from patriline.store.access import Actor, Approval, Case
 from patriline.store.engine import make_engine, normalize_url, read_connection, write_transaction
-from patriline.store.reads import encoded_rows
 from patriline.store.records import SpecimenInfo, StoreInfo
 from patriline.store.schema import (
     haplotypes,
@@ -38,6 +36,9 @@ from patriline.store.schema import (
     specimens,
     users,
 )
+
+if TYPE_CHECKING:  # numpy loads when a matrix is read, not when a store is opened
+    from patriline.encoding import Encoded, Layout
 
 __all__ = ["Database"]
 
@@ -91,7 +92,7 @@ class Database:
             conn.execute(
                 insert(meta),
                 [
-                    {"key": "layout", "value": Layout.universal().to_json()},
+                    {"key": "layout", "value": _universal_layout_json()},
                     {"key": "change_seq", "value": "0"},
                     {"key": "software_version", "value": __version__},
                 ],
@@ -170,6 +171,8 @@ class Database:
         """The layout of the stored ``encoded`` column (the universal layout at creation)."""
         if self._layout is None:
             with self.read() as conn:
+                from patriline.encoding import Layout
+
                 self._layout = Layout.from_json(
                     conn.execute(select(meta.c.value).where(meta.c.key == "layout")).scalar_one()
                 )
@@ -266,6 +269,8 @@ class Database:
                 .where(specimens.c.active.is_(True))
                 .order_by(haplotypes.c.seq)
             ).all()
+            from patriline.store.reads import encoded_rows
+
             return encoded_rows(conn, self.layout, rows, layout)
 
     def encoded_of(
@@ -285,6 +290,8 @@ class Database:
                         haplotypes.c.specimen.in_(wanted[i : i + _IN_CHUNK])
                     )
                 ).all()
+            from patriline.store.reads import encoded_rows
+
             return encoded_rows(conn, self.layout, rows, layout)
 
     def haplotype(self, specimen: str) -> Haplotype:
@@ -387,6 +394,12 @@ class Database:
         from patriline.store.reads import store_info
 
         return store_info(self, _redact(self.url))
+
+
+def _universal_layout_json() -> str:
+    from patriline.encoding import Layout
+
+    return Layout.universal().to_json()
 
 
 def _redact(url: str) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from patriline.io.model import Problem
 from patriline.links import Link
+
+if TYPE_CHECKING:  # the readers (and numpy) load when a file is read
+    from patriline.io.model import Problem
 
 __all__ = ["Conflict", "ExpungeReport", "ImportSummary", "Link", "SpecimenInfo", "StoreInfo"]
 
