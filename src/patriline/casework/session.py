@@ -17,8 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from patriline.casework import auditing, cases, expunge, identities, imports, users
-from patriline.casework import links as linking
+from patriline.casework import auditing, cases, users
 from patriline.casework.access import action_of, check
 from patriline.errors import AccessDenied
 from patriline.store import Actor, AuditRecord, Case, Database
@@ -182,7 +181,9 @@ class Session:
     # ------------------------------------------------------------------ store-side use cases
     # users, cases and approvals, audit reads, imports, links, identities, expungement:
     # thin methods delegating to casework.users, .cases, .auditing, .imports, .links,
-    # .identities and .expunge.
+    # .identities and .expunge. The heavier modules (imports, links, identities,
+    # expunge: readers, numpy, cryptography) load on first use, so that opening a
+    # session stays light.
     def add_user(self, name: str, role: str) -> Actor:
         return users.add_user(self, name, role)
 
@@ -277,6 +278,8 @@ class Session:
         progress: Progress | None = None,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_records`."""
+        from patriline.casework import imports
+
         return imports.import_records(
             self,
             records,
@@ -302,6 +305,8 @@ class Session:
         progress: Progress | None = None,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_encoded`."""
+        from patriline.casework import imports
+
         return imports.import_encoded(
             self,
             read,
@@ -323,6 +328,8 @@ class Session:
         progress: Progress | None = None,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_file`."""
+        from patriline.casework import imports
+
         return imports.import_file(
             self,
             path,
@@ -336,37 +343,73 @@ class Session:
     def insert_links(
         self, links: Iterable[Any], *, source: str, file_hash: str | None = None
     ) -> dict[str, int]:
+        from patriline.casework import (
+            links as linking,
+        )
+
         return linking.insert_links(self, links, source=source, file_hash=file_hash)
 
     def import_links(
         self, path: str | Path, *, format: str | None = None, lenient: bool = False
     ) -> tuple[LinkReadResult, dict[str, int]]:
+        from patriline.casework import (
+            links as linking,
+        )
+
         return linking.import_links(self, path, format=format, lenient=lenient)
 
     def set_identity(self, person: str, data: dict[str, Any], key: str | bytes) -> None:
+        from patriline.casework import (
+            identities,
+        )
+
         identities.set_identity(self, person, data, key)
 
     def import_identities(
         self, path: str | Path, key: str | bytes, *, lenient: bool = False
     ) -> IdentityImport:
+        from patriline.casework import (
+            identities,
+        )
+
         return identities.import_identities(self, path, key, lenient=lenient)
 
     def identity(self, case: str | Case, person: str, key: str | bytes) -> dict[str, Any]:
+        from patriline.casework import (
+            identities,
+        )
+
         return identities.identity(self, case, person, key)
 
     def register_identity_key(self, key: str | bytes) -> str:
+        from patriline.casework import (
+            identities,
+        )
+
         return identities.register_identity_key(self, key)
 
     def grant_identity_key(self, user: str, key: str | bytes) -> None:
+        from patriline.casework import (
+            identities,
+        )
+
         identities.grant_identity_key(self, user, key)
 
     def revoke_identity_key(self, user: str) -> None:
+        from patriline.casework import (
+            identities,
+        )
+
         identities.revoke_identity_key(self, user)
 
     def expunge(self, specimen: str, reason: str) -> ExpungeReport:
+        from patriline.casework import expunge
+
         return expunge.expunge(self, specimen, reason)
 
     def apply_retention(self, today: date | str | None = None) -> list[ExpungeReport]:
+        from patriline.casework import expunge
+
         return expunge.apply_retention(self, today)
 
     # ------------------------------------------------------------------ engine use cases

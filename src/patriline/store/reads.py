@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from patriline.encoding import EXTRA, Encoded, Layout
 from patriline.errors import NotFound
 from patriline.haplotype import parse_haplotype_string
 from patriline.store import migrate
-from patriline.store.batches import lookup
 from patriline.store.records import SpecimenInfo, StoreInfo
 from patriline.store.schema import (
     audit_log,
@@ -30,6 +27,7 @@ from patriline.store.schema import (
 )
 
 if TYPE_CHECKING:
+    from patriline.encoding import Encoded, Layout
     from patriline.store.database import Database
 
 __all__ = ["encoded_rows", "specimen_info", "store_info"]
@@ -41,6 +39,11 @@ def encoded_rows(
     """IDs and the :class:`Encoded` matrix of ``(specimen, encoded bytes)`` rows stored
     under ``stored``, laid out under ``layout`` (default ``stored``); alleles held aside
     (EXTRA) are read from the canonical text."""
+    import numpy as np  # loaded with the first matrix read, not when a store is opened
+
+    from patriline.encoding import EXTRA, Encoded
+    from patriline.store.batches import lookup
+
     ids = [r[0] for r in rows]
     ncol = stored.n_columns
     if rows:
