@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from patriline.casework import Session
 from patriline.encoding import Layout, encode
-from patriline.errors import InputError
+from patriline.errors import ConflictError, InputError
 from patriline.haplotype import Allele, AlleleKind, Haplotype
 from patriline.reference import default_catalog
 from patriline.store import Database
@@ -49,7 +49,8 @@ def test_import_records__conflict_is_reported_not_overwritten(store_fixture: Dat
     admin = db.actor("admin")
     Session(db, admin).import_records([record("A", "DYS19=14,DYS390=24")])
     s = Session(db, admin).import_records(
-        [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")]
+        [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")],
+        allow_conflicts=True,
     )
     assert (s.added, s.conflicts, s.unchanged) == (1, 1, 0)
     c = s.conflict_details[0]
@@ -61,8 +62,37 @@ def test_import_records__conflict_is_reported_not_overwritten(store_fixture: Dat
 def test_import_records__duplicate_in_file(store_fixture: Database) -> None:
     db = store_fixture
     recs = [record("A", "DYS19=14"), record("A", "DYS19=14", 3), record("A", "DYS19=16", 4)]
-    s = Session(db, db.actor("admin")).import_records(recs)
+    s = Session(db, db.actor("admin")).import_records(recs, allow_conflicts=True)
     assert (s.rows, s.added, s.unchanged, s.conflicts) == (3, 1, 1, 1)
+
+
+def test_import_records__atomic_conflict_writes_nothing(store_fixture: Database) -> None:
+    """ConflictError (issue 14.5): a same-ID, different-profile row (a likely sample
+    mix-up) makes an atomic import write nothing; the message shows both values."""
+    db = store_fixture
+    admin = db.actor("admin")
+    Session(db, admin).import_records([record("A", "DYS19=14,DYS390=24")])
+    seq = db.change_seq()
+    with pytest.raises(ConflictError) as err:
+        Session(db, admin).import_records(
+            [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")]
+        )
+    msg = str(err.value)
+    assert "line 7, specimen A" in msg and "--allow-conflicts" in msg
+    assert "stored DYS19=14;DYS390=24" in msg and "incoming DYS19=15;DYS390=24" in msg
+    assert err.value.exit_code == 5
+    assert db.active_specimens() == ["A"]
+    assert db.change_seq() == seq and db.info().batches == 1
+    refused = Session(db, admin).audit_entries()[-1]
+    assert refused.action == "import" and refused.result["added"] == 0
+    assert "specimen A" in refused.result["error"]
+    assert db.verify_audit().ok
+    # inside the file too; lenient keeps today's behaviour
+    recs = [record("C", "DYS19=14"), record("C", "DYS19=16", 4)]
+    with pytest.raises(ConflictError, match="first at line"):
+        Session(db, admin).import_records(recs)
+    s = Session(db, admin).import_records(recs, lenient=True)
+    assert (s.added, s.conflicts) == (1, 1)
 
 
 def test_import_records__atomic_rejects_everything_on_bad_row(store_fixture: Database) -> None:

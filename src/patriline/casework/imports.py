@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from patriline import __version__
 from patriline._files import private_open
 from patriline.casework.access import Action
-from patriline.errors import InputError
+from patriline.errors import ConflictError, InputError
 from patriline.io.encoded import EncodedRead
 from patriline.io.model import Problem, Record
 from patriline.store import audit as _audit
@@ -77,13 +77,17 @@ def import_records(
     rejects: str | Path | None = None,
     category: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_conflicts: bool = False,
 ) -> ImportSummary:
     """Import ``records`` as one batch.
 
     Atomic (default): any invalid row raises :class:`InputError` naming file, line,
-    column and value, and nothing is written. Lenient: invalid rows are skipped and
-    listed (with reasons) in ``rejects``. In both modes a specimen stored with a different
-    haplotype is a conflict: reported, never overwritten.
+    column and value, and a specimen given with a different haplotype than the one stored
+    (or earlier in the file) raises :class:`ConflictError` showing both; nothing is
+    written. Lenient: invalid rows are skipped and listed (with reasons) in ``rejects``.
+    Lenient or ``allow_conflicts``: a conflict is reported (and in ``rejects``), never
+    overwritten, and the other rows are written. An expunged specimen is always a
+    reported conflict.
 
     ``rows`` is the number of input rows (default: records + problems); ``problems``
     are rows the reader already rejected.
@@ -95,7 +99,17 @@ def import_records(
         raise InputError(str(exc)) from None
     total = rows if rows is not None else len(records) + len(problems)
     return _import_prepared(
-        session, prep, file, file_hash, format, total, problems, lenient, rejects, progress
+        session,
+        prep,
+        file,
+        file_hash,
+        format,
+        total,
+        problems,
+        lenient,
+        rejects,
+        progress,
+        allow_conflicts,
     )
 
 
@@ -108,6 +122,7 @@ def import_encoded(
     rejects: str | Path | None = None,
     category: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_conflicts: bool = False,
 ) -> ImportSummary:
     """Import what :func:`patriline.io.read_encoded` read under ``session.store.layout`` as one batch.
 
@@ -132,6 +147,7 @@ def import_encoded(
         lenient,
         rejects,
         progress,
+        allow_conflicts,
     )
 
 
@@ -146,6 +162,7 @@ def _import_prepared(
     lenient: bool,
     rejects: str | Path | None,
     progress: Callable[[int, int], None] | None,
+    allow_conflicts: bool = False,
 ) -> ImportSummary:
     all_problems = [*problems, *prep.problems]
     if all_problems and not lenient:
@@ -169,9 +186,19 @@ def _import_prepared(
         Action.IMPORT,
         params={"file": file, "file_hash": file_hash, "format": format, "lenient": lenient},
     )
-    summary = write_haplotype_batch(
-        session.store, prep, rows=total, batch=batch, entry=entry, progress=progress
-    )
+    try:
+        summary = write_haplotype_batch(
+            session.store,
+            prep,
+            rows=total,
+            batch=batch,
+            entry=entry,
+            progress=progress,
+            refuse_conflicts=not (lenient or allow_conflicts),
+        )
+    except ConflictError as exc:  # rolled back: nothing written; the refusal is audited
+        _audit_failure(session, file, file_hash, format, str(exc))
+        raise
     summary.problems = all_problems
     if rejects is not None:
         write_rejects(rejects, all_problems, summary.conflict_details)
@@ -187,6 +214,7 @@ def import_file(
     rejects: str | Path | None = None,
     category: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_conflicts: bool = False,
 ) -> ImportSummary:
     """Read ``path`` with :func:`patriline.io.read_encoded` and import it (see :func:`import_records`)."""
     from patriline.io import read_encoded
@@ -220,4 +248,5 @@ def import_file(
         rejects=rejects,
         category=category,
         progress=progress,
+        allow_conflicts=allow_conflicts,
     )

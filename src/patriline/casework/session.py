@@ -275,6 +275,7 @@ class Session:
         rejects: str | Path | None = None,
         category: str | None = None,
         progress: Progress | None = None,
+        allow_conflicts: bool = False,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_records`."""
         return imports.import_records(
@@ -289,6 +290,7 @@ class Session:
             rejects=rejects,
             category=category,
             progress=progress,
+            allow_conflicts=allow_conflicts,
         )
 
     def import_encoded(
@@ -300,6 +302,7 @@ class Session:
         rejects: str | Path | None = None,
         category: str | None = None,
         progress: Progress | None = None,
+        allow_conflicts: bool = False,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_encoded`."""
         return imports.import_encoded(
@@ -310,6 +313,7 @@ class Session:
             rejects=rejects,
             category=category,
             progress=progress,
+            allow_conflicts=allow_conflicts,
         )
 
     def import_file(
@@ -321,6 +325,7 @@ class Session:
         rejects: str | Path | None = None,
         category: str | None = None,
         progress: Progress | None = None,
+        allow_conflicts: bool = False,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_file`."""
         return imports.import_file(
@@ -331,6 +336,7 @@ class Session:
             rejects=rejects,
             category=category,
             progress=progress,
+            allow_conflicts=allow_conflicts,
         )
 
     def insert_links(
