@@ -223,3 +223,49 @@ def test_row_encoder__equals_encode(haps: list[Haplotype]) -> None:
         blob, text = enc.row(h)
         assert np.array_equal(np.frombuffer(blob, dtype="<i2"), expected.values[:, i])
         assert text == str(h)
+
+
+def test_import_file__population_table_is_refused(store_fixture: Database, tmp_path: Path) -> None:
+    """InputError (issue 14.6): a table with a count column holds haplotypes of a
+    population sample, not specimens; it is refused, lenient or not, and nothing written."""
+    db = store_fixture
+    yhrd = tmp_path / "pop.txt"
+    yhrd.write_text("Haplotype\tDYS19\tDYS390\tcount\nH1\t14\t24\t12\nH2\t15\t23\t3\n")
+    wide = tmp_path / "pop.csv"
+    wide.write_text("specimen,DYS19,DYS390,frequency\nA,14,24,0.02\n")
+    for path in (yhrd, wide):
+        for lenient in (False, True):
+            with pytest.raises(InputError, match=r"population table.*count column"):
+                Session(db, db.actor("admin")).import_file(path, lenient=lenient)
+    assert db.active_specimens() == []
+
+
+def test_import_file__empty_profiles_are_refused(store_fixture: Database, tmp_path: Path) -> None:
+    """InputError (issue 14.6): a row with no locus typed (no locus columns, or a
+    GeneMapper file read as --format csv) is a problem, not an empty profile."""
+    db = store_fixture
+    path = tmp_path / "noloci.csv"
+    path.write_text("specimen,category\nA,arrestee\nB,volunteer\n")
+    with pytest.raises(
+        InputError, match=r"noloci.csv:2, specimen A: no locus typed.*no locus column"
+    ):
+        Session(db, db.actor("admin")).import_file(path)
+    gm = Path(__file__).parent / "data" / "io" / "genemapper_problems.txt"
+    with pytest.raises(InputError, match="no locus"):
+        Session(db, db.actor("admin")).import_file(gm, format="csv", lenient=True)
+    some = tmp_path / "some.csv"
+    some.write_text("specimen,category,DYS19,DYS390\nA,arrestee,14,24\nB,arrestee,,\n")
+    with pytest.raises(InputError, match=r"some.csv:3, specimen B: no locus typed"):
+        Session(db, db.actor("admin")).import_file(some)
+    s = Session(db, db.actor("admin")).import_file(some, lenient=True, rejects=tmp_path / "r.csv")
+    assert (s.added, s.rejected) == (1, 1)
+    assert db.active_specimens() == ["A"]
+    assert db.specimen_info("A").category == "arrestee"
+
+
+def test_import_records__default_category_is_unspecified(store_fixture: Database) -> None:
+    """The default category (issue 14.6) is ``unspecified``, not ``reference``, which
+    reads like a reference population."""
+    db = store_fixture
+    Session(db, db.actor("admin")).import_records([record("A", "DYS19=14")])
+    assert db.specimen_info("A").category == "unspecified"

@@ -83,7 +83,7 @@ def import_(
         None, "--format", help="csv, genemapper, yhrd or json (default: detect)."
     ),
     category: str | None = typer.Option(
-        None, "--category", help="Category of rows without a category column (default reference)."
+        None, "--category", help="Category of rows without a category column (default unspecified)."
     ),
     allow_conflicts: bool = typer.Option(
         False,
