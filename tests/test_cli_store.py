@@ -47,6 +47,23 @@ def test_cli_import__atomic_then_lenient_json(
     assert json.loads(out)["unchanged"] == 2
 
 
+def test_cli_import__conflict_exits_5_unless_allowed(
+    cli_store_fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ConflictError (issue 14.5): exit 5 and nothing written; --allow-conflicts imports the rest."""
+    f = tmp_path / "h.csv"
+    f.write_text("specimen,category,DYS19\nA1,arrestee,14\n")
+    assert _run(capsys, "import", str(f))[0] == 0
+    f.write_text("specimen,category,DYS19\nA1,arrestee,15\nA2,arrestee,16\n")
+    code, _, err = _run(capsys, "import", str(f))
+    assert code == 5 and "specimen A1" in err and "stored DYS19=14" in err
+    assert "incoming DYS19=15" in err and "Traceback" not in err
+    code, out, _ = _run(capsys, "import", str(f), "--json")
+    assert code == 5
+    code, out, _ = _run(capsys, "import", str(f), "--allow-conflicts", "--json")
+    assert code == 0 and json.loads(out)["added"] == 1 and json.loads(out)["conflicts"] == 1
+
+
 def test_cli_case_audit_expunge_retention_info(
     cli_store_fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -163,3 +163,18 @@ def test_distance__naive_encoded_equals_compare(haps: list[Haplotype]) -> None:
     enc = encode(haps, Layout.universal())
     for i, j in itertools.combinations(range(len(haps)), 2):
         assert naive_distance(enc, i, j) == distance(haps[i], haps[j])
+
+
+@pytest.mark.parametrize("text", ["", " ", "NA", "na", "N/A", "n/a", "ND", "-"])
+def test_parse_allele__documented_missing_words(text: str) -> None:
+    """AlleleKind.MISSING (issue 14.7): exactly the set docs/formats.md lists."""
+    assert parse_allele(text, CATALOG.locus("DYS19")) == Allele(AlleleKind.MISSING)
+
+
+@pytest.mark.parametrize("text", ["?", "NT", "nan", "none", "None", ".", "missing"])
+def test_parse_allele__undocumented_words_are_problems(text: str) -> None:
+    """AlleleError (issue 14.7): an uncertain or untyped call is reported, not a quiet
+    'missing'; ``none`` no longer sits one letter from ``null`` with another meaning."""
+    with pytest.raises(AlleleError, match="not a documented missing word") as err:
+        parse_allele(text, CATALOG.locus("DYS19"))
+    assert "empty cell, NA, N/A, ND or -" in str(err.value)

@@ -130,3 +130,16 @@ def test_read_encoded__equals_read_then_encode(name: str) -> None:
     np.testing.assert_array_equal(fast.encoded.values, expected.values)
     assert fast.encoded.extras == expected.extras
     assert fast.rows == slow.rows
+
+
+def test_read_genemapper__question_mark_call_is_a_problem(tmp_path: Path) -> None:
+    """Problem (issue 14.7): a GeneMapper ``?`` call is a reported problem, not a drop."""
+    from patriline.io import read
+
+    path = tmp_path / "gm.txt"
+    path.write_text("Sample Name\tMarker\tAllele 1\nG1\tDYS19\t14\nG1\tDYS390\t?\n")
+    res = read(path, strict=False)
+    assert res.records == []
+    (p,) = res.problems
+    assert (p.specimen, p.locus, p.value) == ("G1", "DYS390", "?")
+    assert "not a documented missing word" in p.reason

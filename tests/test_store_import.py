@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from patriline.casework import Session
 from patriline.encoding import Layout, encode
-from patriline.errors import InputError
+from patriline.errors import ConflictError, InputError
 from patriline.haplotype import Allele, AlleleKind, Haplotype
 from patriline.reference import default_catalog
 from patriline.store import Database
@@ -49,7 +49,8 @@ def test_import_records__conflict_is_reported_not_overwritten(store_fixture: Dat
     admin = db.actor("admin")
     Session(db, admin).import_records([record("A", "DYS19=14,DYS390=24")])
     s = Session(db, admin).import_records(
-        [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")]
+        [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")],
+        allow_conflicts=True,
     )
     assert (s.added, s.conflicts, s.unchanged) == (1, 1, 0)
     c = s.conflict_details[0]
@@ -61,8 +62,37 @@ def test_import_records__conflict_is_reported_not_overwritten(store_fixture: Dat
 def test_import_records__duplicate_in_file(store_fixture: Database) -> None:
     db = store_fixture
     recs = [record("A", "DYS19=14"), record("A", "DYS19=14", 3), record("A", "DYS19=16", 4)]
-    s = Session(db, db.actor("admin")).import_records(recs)
+    s = Session(db, db.actor("admin")).import_records(recs, allow_conflicts=True)
     assert (s.rows, s.added, s.unchanged, s.conflicts) == (3, 1, 1, 1)
+
+
+def test_import_records__atomic_conflict_writes_nothing(store_fixture: Database) -> None:
+    """ConflictError (issue 14.5): a same-ID, different-profile row (a likely sample
+    mix-up) makes an atomic import write nothing; the message shows both values."""
+    db = store_fixture
+    admin = db.actor("admin")
+    Session(db, admin).import_records([record("A", "DYS19=14,DYS390=24")])
+    seq = db.change_seq()
+    with pytest.raises(ConflictError) as err:
+        Session(db, admin).import_records(
+            [record("A", "DYS19=15,DYS390=24", line=7), record("B", "DYS19=13")]
+        )
+    msg = str(err.value)
+    assert "line 7, specimen A" in msg and "--allow-conflicts" in msg
+    assert "stored DYS19=14;DYS390=24" in msg and "incoming DYS19=15;DYS390=24" in msg
+    assert err.value.exit_code == 5
+    assert db.active_specimens() == ["A"]
+    assert db.change_seq() == seq and db.info().batches == 1
+    refused = Session(db, admin).audit_entries()[-1]
+    assert refused.action == "import" and refused.result["added"] == 0
+    assert "specimen A" in refused.result["error"]
+    assert db.verify_audit().ok
+    # inside the file too; lenient keeps today's behaviour
+    recs = [record("C", "DYS19=14"), record("C", "DYS19=16", 4)]
+    with pytest.raises(ConflictError, match="first at line"):
+        Session(db, admin).import_records(recs)
+    s = Session(db, admin).import_records(recs, lenient=True)
+    assert (s.added, s.conflicts) == (1, 1)
 
 
 def test_import_records__atomic_rejects_everything_on_bad_row(store_fixture: Database) -> None:
@@ -193,3 +223,49 @@ def test_row_encoder__equals_encode(haps: list[Haplotype]) -> None:
         blob, text = enc.row(h)
         assert np.array_equal(np.frombuffer(blob, dtype="<i2"), expected.values[:, i])
         assert text == str(h)
+
+
+def test_import_file__population_table_is_refused(store_fixture: Database, tmp_path: Path) -> None:
+    """InputError (issue 14.6): a table with a count column holds haplotypes of a
+    population sample, not specimens; it is refused, lenient or not, and nothing written."""
+    db = store_fixture
+    yhrd = tmp_path / "pop.txt"
+    yhrd.write_text("Haplotype\tDYS19\tDYS390\tcount\nH1\t14\t24\t12\nH2\t15\t23\t3\n")
+    wide = tmp_path / "pop.csv"
+    wide.write_text("specimen,DYS19,DYS390,frequency\nA,14,24,0.02\n")
+    for path in (yhrd, wide):
+        for lenient in (False, True):
+            with pytest.raises(InputError, match=r"population table.*count column"):
+                Session(db, db.actor("admin")).import_file(path, lenient=lenient)
+    assert db.active_specimens() == []
+
+
+def test_import_file__empty_profiles_are_refused(store_fixture: Database, tmp_path: Path) -> None:
+    """InputError (issue 14.6): a row with no locus typed (no locus columns, or a
+    GeneMapper file read as --format csv) is a problem, not an empty profile."""
+    db = store_fixture
+    path = tmp_path / "noloci.csv"
+    path.write_text("specimen,category\nA,arrestee\nB,volunteer\n")
+    with pytest.raises(
+        InputError, match=r"noloci.csv:2, specimen A: no locus typed.*no locus column"
+    ):
+        Session(db, db.actor("admin")).import_file(path)
+    gm = Path(__file__).parent / "data" / "io" / "genemapper_problems.txt"
+    with pytest.raises(InputError, match="no locus"):
+        Session(db, db.actor("admin")).import_file(gm, format="csv", lenient=True)
+    some = tmp_path / "some.csv"
+    some.write_text("specimen,category,DYS19,DYS390\nA,arrestee,14,24\nB,arrestee,,\n")
+    with pytest.raises(InputError, match=r"some.csv:3, specimen B: no locus typed"):
+        Session(db, db.actor("admin")).import_file(some)
+    s = Session(db, db.actor("admin")).import_file(some, lenient=True, rejects=tmp_path / "r.csv")
+    assert (s.added, s.rejected) == (1, 1)
+    assert db.active_specimens() == ["A"]
+    assert db.specimen_info("A").category == "arrestee"
+
+
+def test_import_records__default_category_is_unspecified(store_fixture: Database) -> None:
+    """The default category (issue 14.6) is ``unspecified``, not ``reference``, which
+    reads like a reference population."""
+    db = store_fixture
+    Session(db, db.actor("admin")).import_records([record("A", "DYS19=14")])
+    assert db.specimen_info("A").category == "unspecified"

@@ -79,7 +79,12 @@ def _shipped() -> Catalog:
 #: are rejected as impossible (new alleles are found every year; 999 is never one).
 RANGE_MARGIN = 3
 
-_MISSING_WORDS = {"", "NA", "N/A", "ND", "NT", "-", "?", "NAN", "NONE", "MISSING", "."}
+#: The documented words for "not typed" (docs/formats.md), compared upper-case.
+_MISSING_WORDS = {"", "NA", "N/A", "ND", "-"}
+#: Words that used to mean missing silently: an uncertain call (``?``), "not tested",
+#: a spreadsheet's ``nan``, ``none`` (one letter from ``null``); now a reported problem.
+_NOT_MISSING_WORDS = {"?", "NT", "NAN", "NONE", "MISSING", "."}
+_MISSING_HINT = "write a missing allele as an empty cell, NA, N/A, ND or -"
 _NULL_WORDS = {"NULL", "DEL", "DELETION", "NULLALLELE", "Ø"}
 _OL_WORDS = {"OL", "OFFLADDER", "OFF-LADDER", "OFF LADDER"}
 
@@ -170,7 +175,8 @@ def parse_allele(text: object, locus: Locus) -> Allele:
     """Read one allele as labs write it, and check it against the locus.
 
     Accepts ``14``, ``15.2``, ``11,14`` / ``11-14`` / ``11/14`` (multi-copy or
-    duplication), ``OL``, ``null``/``del``, and blanks or ``NA`` for missing.
+    duplication), ``OL``, ``null``/``del``, and for missing an empty cell, ``NA``,
+    ``N/A``, ``ND`` or ``-`` (``?``, ``NT``, ``none``, ``nan``, ``.`` are errors).
     Raises :class:`AlleleError` naming the locus, the value and the reason.
     """
     raw = "" if text is None else str(text)
@@ -178,6 +184,8 @@ def parse_allele(text: object, locus: Locus) -> Allele:
     word = clean.upper()
     if word in _MISSING_WORDS:
         return MISSING
+    if word in _NOT_MISSING_WORDS:
+        raise AlleleError(locus.name, raw, f"not a documented missing word; {_MISSING_HINT}")
     if word in _NULL_WORDS:
         return NULL
     if word in _OL_WORDS:

@@ -276,6 +276,7 @@ class Session:
         rejects: str | Path | None = None,
         category: str | None = None,
         progress: Progress | None = None,
+        allow_conflicts: bool = False,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_records`."""
         from patriline.casework import imports
@@ -292,6 +293,7 @@ class Session:
             rejects=rejects,
             category=category,
             progress=progress,
+            allow_conflicts=allow_conflicts,
         )
 
     def import_encoded(
@@ -303,6 +305,7 @@ class Session:
         rejects: str | Path | None = None,
         category: str | None = None,
         progress: Progress | None = None,
+        allow_conflicts: bool = False,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_encoded`."""
         from patriline.casework import imports
@@ -315,6 +318,7 @@ class Session:
             rejects=rejects,
             category=category,
             progress=progress,
+            allow_conflicts=allow_conflicts,
         )
 
     def import_file(
@@ -326,6 +330,7 @@ class Session:
         rejects: str | Path | None = None,
         category: str | None = None,
         progress: Progress | None = None,
+        allow_conflicts: bool = False,
     ) -> ImportSummary:
         """See :func:`patriline.casework.imports.import_file`."""
         from patriline.casework import imports
@@ -338,6 +343,7 @@ class Session:
             rejects=rejects,
             category=category,
             progress=progress,
+            allow_conflicts=allow_conflicts,
         )
 
     def insert_links(

@@ -83,13 +83,19 @@ def import_(
         None, "--format", help="csv, genemapper, yhrd or json (default: detect)."
     ),
     category: str | None = typer.Option(
-        None, "--category", help="Category of rows without a category column (default reference)."
+        None, "--category", help="Category of rows without a category column (default unspecified)."
+    ),
+    allow_conflicts: bool = typer.Option(
+        False,
+        "--allow-conflicts",
+        help="Import the other rows when a specimen is stored with a different haplotype"
+        " (default: refuse the file, exit 5).",
     ),
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Import a haplotype file: atomic by default, idempotent, conflicts reported."""
+    """Import a haplotype file: atomic by default (a conflict refuses it), idempotent."""
     if lenient and rejects is None:
         rejects = file.with_name(file.name + ".rejects.csv")
     from rich.progress import Progress
@@ -110,6 +116,7 @@ def import_(
             rejects=rejects,
             category=category,
             progress=progress,
+            allow_conflicts=allow_conflicts,
         )
     if as_json:
         emit_json(summary.to_dict())

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from patriline.errors import ConflictError
 from patriline.store.record_rows import Prepared
 from patriline.store.records import Conflict, ImportSummary
 from patriline.store.schema import haplotypes, import_batches, meta, persons, removals, specimens
@@ -243,8 +244,13 @@ def write_batch(
     rows: int,
     batch: dict[str, Any],
     progress: Progress | None = None,
+    refuse_conflicts: bool = False,
 ) -> ImportSummary:
-    """Classify and insert ``prep`` in the open write transaction ``conn``."""
+    """Classify and insert ``prep`` in the open write transaction ``conn``.
+
+    ``refuse_conflicts``: a specimen given with a different haplotype than the one stored
+    (or earlier in the file) raises :class:`ConflictError` before anything is written.
+    """
     n = len(prep.specimens)
     # 1. duplicates inside the file
     first: dict[str, int] = {}
@@ -315,6 +321,8 @@ def write_batch(
                 )
         else:
             added.append(i)
+    if refuse_conflicts:
+        _refuse(conflicts)
     # 3. write
     batch_id = int(
         conn.execute(
@@ -393,6 +401,26 @@ def write_batch(
     return summary
 
 
+def _refuse(conflicts: Sequence[Conflict]) -> None:
+    """Raise :class:`ConflictError` for the same-ID, different-haplotype conflicts (a
+    likely sample mix-up); an expunged specimen stays a reported conflict."""
+    differ = [c for c in conflicts if c.stored is not None]
+    if not differ:
+        return
+    c = min(differ, key=lambda c: c.line if c.line is not None else 0)
+    more = f" (and {len(differ) - 1} more conflicts)" if len(differ) > 1 else ""
+    raise ConflictError(
+        f"line {c.line}, specimen {c.specimen}: {c.reason}: stored {c.stored}, incoming "
+        f"{c.incoming}{more}; nothing was imported (use --allow-conflicts to import the "
+        "other rows)",
+        line=c.line,
+        specimen=c.specimen,
+        stored=c.stored,
+        incoming=c.incoming,
+        conflicts=len(differ),
+    )
+
+
 def count(conn: Connection, table: Any) -> int:
     return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
@@ -405,13 +433,21 @@ def write_haplotype_batch(
     batch: dict[str, Any],
     entry: Any,
     progress: Progress | None = None,
+    refuse_conflicts: bool = False,
 ) -> ImportSummary:
     """Write ``prep`` as one batch and ``entry`` (an :class:`~patriline.store.audit.AuditRecord`;
     its params get the batch ID, its result the summary) in one transaction."""
     from patriline.store import audit as _audit
 
     with db.write() as conn:
-        summary = write_batch(conn, prep, rows=rows, batch=batch, progress=progress)
+        summary = write_batch(
+            conn,
+            prep,
+            rows=rows,
+            batch=batch,
+            progress=progress,
+            refuse_conflicts=refuse_conflicts,
+        )
         params = {**(entry.params or {}), "batch": summary.batch_id}
         _audit.append_record(conn, entry.but(params=params, result=summary.to_dict()))
     return summary

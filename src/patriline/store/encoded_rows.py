@@ -152,7 +152,7 @@ def prepare_encoded(
     """
     if read.encoded.layout.columns != layout.columns:
         raise ValueError("the encoded read is not under the store's layout")
-    default_category = normalize_category(category) if category else "reference"
+    default_category = normalize_category(category) if category else "unspecified"
     if default_category is None:
         raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
     catalog = catalog or default_catalog()

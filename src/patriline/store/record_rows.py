@@ -250,7 +250,7 @@ def prepare(
     ``collected_at``, ``agency``, ``legal_basis``, ``consent_ref``, ``retention_until``.
     Rows without a category get ``category`` (default ``reference``).
     """
-    default_category = normalize_category(category) if category else "reference"
+    default_category = normalize_category(category) if category else "unspecified"
     if default_category is None:
         raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
     enc = RowEncoder(layout)

@@ -52,6 +52,7 @@ CATEGORIES = (
     "relative_of_missing",
     "crime_scene",
     "unidentified_remains",
+    "unspecified",
 )
 #: Roles of the access model, see :mod:`patriline.store.access`.
 ROLES = ("analyst", "supervisor", "auditor", "admin")
