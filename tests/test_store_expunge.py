@@ -81,3 +81,13 @@ def test_apply_retention__expunges_only_past_dates(store_fixture: Database) -> N
     assert [r.specimen for r in Session(db, admin).apply_retention("2025-06-02")] == ["edge"]
     actions = [e.action for e in Session(db, admin).audit_entries()]
     assert actions.count("retention") == 4  # 2 expungements + 2 summaries
+
+
+def test_apply_retention__future_today_is_an_input_error(store_fixture: Database) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    Session(db, admin).import_records([record("new", "DYS19=16", retention_until="2099-01-01")])
+    future = dt.date.today() + dt.timedelta(days=1)
+    with pytest.raises(InputError, match="future"):
+        Session(db, admin).apply_retention(future.isoformat())
+    assert db.active_specimens() == ["new"]

@@ -37,9 +37,15 @@ def expunge(session: Session, specimen: str, reason: str) -> ExpungeReport:
 
 
 def apply_retention(session: Session, today: date | str | None = None) -> list[ExpungeReport]:
-    """Expunge every specimen whose retention date is before ``today`` (and purge the index)."""
+    """Expunge every specimen whose retention date is before ``today`` (and purge the index);
+    a ``today`` after the real date is an :class:`InputError`."""
     session.authorize(Action.RETENTION)
     day = _expunge.retention_day(today)
+    if day > date.today():
+        raise InputError(
+            f"--today {day.isoformat()} is in the future (today is {date.today().isoformat()}): "
+            "retention cannot expunge ahead of time"
+        )
     reports = _expunge.apply_retention(session.store, day, entry=session.entry(Action.RETENTION))
     if reports:
         _purge_index(session)
