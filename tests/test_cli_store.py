@@ -68,9 +68,11 @@ def test_cli_case_audit_expunge_retention_info(
     assert [e["action"] for e in json.loads(out)] == ["case_open", "case_approve"]
     code, out, _ = _run(capsys, "retention", "apply", "--json")
     assert code == 0 and [r["specimen"] for r in json.loads(out)] == ["A1"]
-    code, out, _ = _run(capsys, "expunge", "A2", "--reason", "acquitted")
+    code, _, err = _run(capsys, "expunge", "A2", "--reason", "acquitted")
+    assert code != 0 and "--yes" in err and "A2" in err  # not a TTY: refuse without --yes
+    code, out, _ = _run(capsys, "expunge", "A2", "--reason", "acquitted", "--yes")
     assert code == 0 and "expunged specimen A2" in out
-    code, _, err = _run(capsys, "expunge", "A2", "--reason", "again")
+    code, _, err = _run(capsys, "expunge", "A2", "--reason", "again", "--yes")
     assert code == 4 and "no specimen 'A2'" in err
     code, out, _ = _run(capsys, "info", "--json")
     info = json.loads(out)

@@ -291,8 +291,25 @@ def expunge(
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
     as_json: bool = JSON_OPTION,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
-    """Remove a specimen's haplotype, identity and derived rows; leave a tombstone."""
+    """Remove a specimen's haplotype, identity and derived rows; leave a tombstone.
+
+    Without ``--yes`` it says what it will remove and asks (on a terminal only)."""
+    if not yes:
+        import sys
+
+        from patriline.errors import InputError
+
+        what = (
+            f"expunge will remove specimen {specimen!r}: its haplotype, identity, paternal "
+            f"links and person (if no other specimen names it); reason {reason!r}"
+        )
+        if not sys.stdin.isatty():
+            raise InputError(f"{what}; stdin is not a terminal: pass --yes to confirm")
+        typer.echo(what)
+        if not typer.confirm("Proceed?", default=False):
+            raise typer.Exit(1)
     with _session(db, user) as session:
         report = session.expunge(specimen, reason)
     if as_json:
