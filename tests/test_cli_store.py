@@ -66,6 +66,8 @@ def test_cli_case_audit_expunge_retention_info(
     assert _run(capsys, "case", "approve", "C1", "--familial", *trace, "--user", "sue")[0] == 0
     code, out, _ = _run(capsys, "audit", "show", "--case", "C1", "--json", "--user", "aud")
     assert [e["action"] for e in json.loads(out)] == ["case_open", "case_approve"]
+    code, out, _ = _run(capsys, "retention", "apply", "--dry-run", "--json")
+    assert code == 0 and json.loads(out) == ["A1"]
     code, out, _ = _run(capsys, "retention", "apply", "--json")
     assert code == 0 and [r["specimen"] for r in json.loads(out)] == ["A1"]
     code, _, err = _run(capsys, "expunge", "A2", "--reason", "acquitted")

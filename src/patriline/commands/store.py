@@ -338,8 +338,19 @@ def retention_apply(
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
     as_json: bool = JSON_OPTION,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List what would be expunged; remove nothing (audited)."
+    ),
 ) -> None:
     """Expunge every specimen whose retention date has passed."""
+    if dry_run:
+        with _session(db, user) as session:
+            due = session.retention_due(today)
+        if as_json:
+            emit_json(due)
+            return
+        typer.echo(f"retention (dry run): {len(due)} specimens due: {', '.join(due)}")
+        return
     with _session(db, user) as session:
         reports = session.apply_retention(today)
     if as_json:
