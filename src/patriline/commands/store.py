@@ -381,6 +381,34 @@ def info(
     )
 
 
+def user_list(db: str | None = DB_OPTION, user: str | None = USER_OPTION) -> None:
+    """List the users and their roles (TSV: name, role)."""
+    with _session(db, user) as session:
+        actors = session.users()
+    for a in actors:
+        typer.echo(f"{a.name}\t{a.role}")
+
+
+def user_set_role(
+    name: str = typer.Argument(..., help="User name."),
+    role: str = typer.Option(..., "--role", help="analyst, supervisor, auditor or admin."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Change a user's role (admin only; audited)."""
+    with _session(db, user) as session:
+        session.set_role(name, role)
+    typer.echo(f"user {name} is now {role}")
+
+
+def case_list(db: str | None = DB_OPTION, user: str | None = USER_OPTION) -> None:
+    """List the cases (TSV: id, opened_by, opened_at, purpose)."""
+    with _session(db, user) as session:
+        cases = session.list_cases()
+    for c in cases:
+        typer.echo(f"{c.id}\t{c.opened_by}\t{c.opened_at}\t{c.purpose}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to app."""
     app.command()(init)
@@ -391,6 +419,9 @@ def register(app: typer.Typer) -> None:
     case_app.command("open")(case_open)
     case_app.command("approve")(case_approve)
     case_app.command("revoke")(case_revoke)
+    case_app.command("list")(case_list)
+    user_app.command("list")(user_list)
+    user_app.command("set-role")(user_set_role)
     audit_app.command("verify")(audit_verify)
     audit_app.command("anchor")(audit_anchor)
     audit_app.command("show")(audit_show)
