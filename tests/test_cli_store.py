@@ -72,6 +72,8 @@ def test_cli_case_audit_expunge_retention_info(
     assert [e["action"] for e in json.loads(out)] == ["case_open", "case_approve"]
     code, out, _ = _run(capsys, "case", "list")
     assert code == 0 and [ln.split("\t")[0] for ln in out.splitlines()] == ["C1"]
+    code, out, _ = _run(capsys, "case", "show", "C1")
+    assert code == 0 and "case C1" in out and "familial approval: sue at" in out
     code, out, _ = _run(capsys, "retention", "apply", "--dry-run", "--json")
     assert code == 0 and json.loads(out) == ["A1"]
     code, out, _ = _run(capsys, "retention", "apply", "--json")

@@ -409,6 +409,25 @@ def case_list(db: str | None = DB_OPTION, user: str | None = USER_OPTION) -> Non
         typer.echo(f"{c.id}\t{c.opened_by}\t{c.opened_at}\t{c.purpose}")
 
 
+def case_show(
+    case: str = typer.Argument(..., help="Case ID."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Show a case: purpose, legal basis, opener and its live familial approval (no profiles)."""
+    with _session(db, user) as session:
+        c = session.case(case)
+    approval = (
+        f"{c.familial_approved_by} at {c.familial_approved_at}"
+        if c.familial_approved_by
+        else "none"
+    )
+    typer.echo(
+        f"case {c.id}\npurpose: {c.purpose}\nlegal basis: {c.legal_basis}\n"
+        f"opened by {c.opened_by} at {c.opened_at}\nfamilial approval: {approval}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to app."""
     app.command()(init)
@@ -420,6 +439,7 @@ def register(app: typer.Typer) -> None:
     case_app.command("approve")(case_approve)
     case_app.command("revoke")(case_revoke)
     case_app.command("list")(case_list)
+    case_app.command("show")(case_show)
     user_app.command("list")(user_list)
     user_app.command("set-role")(user_set_role)
     audit_app.command("verify")(audit_verify)
