@@ -72,6 +72,10 @@ def test_cli_case_audit_expunge_retention_info(
     assert _run(capsys, "import", str(f))[0] == 0
     assert _run(capsys, "user", "add", "sue", "--role", "supervisor")[0] == 0
     assert _run(capsys, "user", "add", "aud", "--role", "auditor")[0] == 0
+    assert _run(capsys, "user", "set-role", "aud", "--role", "analyst")[0] == 0
+    code, out, _ = _run(capsys, "user", "list")
+    assert code == 0 and "aud\tanalyst" in out.splitlines()
+    assert _run(capsys, "user", "set-role", "aud", "--role", "auditor")[0] == 0
     assert (
         _run(capsys, "case", "open", "C1", "--purpose", "robbery", "--legal-basis", "warrant 7")[0]
         == 0
@@ -83,11 +87,19 @@ def test_cli_case_audit_expunge_retention_info(
     assert _run(capsys, "case", "approve", "C1", "--familial", *trace, "--user", "sue")[0] == 0
     code, out, _ = _run(capsys, "audit", "show", "--case", "C1", "--json", "--user", "aud")
     assert [e["action"] for e in json.loads(out)] == ["case_open", "case_approve"]
+    code, out, _ = _run(capsys, "case", "list")
+    assert code == 0 and [ln.split("\t")[0] for ln in out.splitlines()] == ["C1"]
+    code, out, _ = _run(capsys, "case", "show", "C1")
+    assert code == 0 and "case C1" in out and "familial approval: sue at" in out
+    code, out, _ = _run(capsys, "retention", "apply", "--dry-run", "--json")
+    assert code == 0 and json.loads(out) == ["A1"]
     code, out, _ = _run(capsys, "retention", "apply", "--json")
     assert code == 0 and [r["specimen"] for r in json.loads(out)] == ["A1"]
-    code, out, _ = _run(capsys, "expunge", "A2", "--reason", "acquitted")
+    code, _, err = _run(capsys, "expunge", "A2", "--reason", "acquitted")
+    assert code != 0 and "--yes" in err and "A2" in err  # not a TTY: refuse without --yes
+    code, out, _ = _run(capsys, "expunge", "A2", "--reason", "acquitted", "--yes")
     assert code == 0 and "expunged specimen A2" in out
-    code, _, err = _run(capsys, "expunge", "A2", "--reason", "again")
+    code, _, err = _run(capsys, "expunge", "A2", "--reason", "again", "--yes")
     assert code == 4 and "no specimen 'A2'" in err
     code, out, _ = _run(capsys, "info", "--json")
     info = json.loads(out)

@@ -81,3 +81,25 @@ def test_apply_retention__expunges_only_past_dates(store_fixture: Database) -> N
     assert [r.specimen for r in Session(db, admin).apply_retention("2025-06-02")] == ["edge"]
     actions = [e.action for e in Session(db, admin).audit_entries()]
     assert actions.count("retention") == 4  # 2 expungements + 2 summaries
+
+
+def test_apply_retention__future_today_is_an_input_error(store_fixture: Database) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    Session(db, admin).import_records([record("new", "DYS19=16", retention_until="2099-01-01")])
+    future = dt.date.today() + dt.timedelta(days=1)
+    with pytest.raises(InputError, match="future"):
+        Session(db, admin).apply_retention(future.isoformat())
+    assert db.active_specimens() == ["new"]
+
+
+def test_retention_due__dry_run_removes_nothing_and_is_audited(store_fixture: Database) -> None:
+    db = store_fixture
+    admin = db.actor("admin")
+    Session(db, admin).import_records(
+        [record("old", "DYS19=14", retention_until="2020-01-01"), record("none", "DYS19=17")]
+    )
+    assert Session(db, admin).retention_due("2025-06-01") == ["old"]
+    assert sorted(db.active_specimens()) == ["none", "old"]
+    last = Session(db, admin).audit_entries()[-1]
+    assert last.action == "retention" and last.params["dry_run"] is True

@@ -15,7 +15,7 @@ from patriline.store.records import ExpungeReport
 if TYPE_CHECKING:
     from patriline.casework.session import Session
 
-__all__ = ["apply_retention", "expunge"]
+__all__ = ["apply_retention", "expunge", "retention_due"]
 
 
 def _purge_index(session: Session) -> None:
@@ -37,10 +37,26 @@ def expunge(session: Session, specimen: str, reason: str) -> ExpungeReport:
 
 
 def apply_retention(session: Session, today: date | str | None = None) -> list[ExpungeReport]:
-    """Expunge every specimen whose retention date is before ``today`` (and purge the index)."""
+    """Expunge every specimen whose retention date is before ``today`` (and purge the index);
+    a ``today`` after the real date is an :class:`InputError`."""
     session.authorize(Action.RETENTION)
     day = _expunge.retention_day(today)
+    if day > date.today():
+        raise InputError(
+            f"--today {day.isoformat()} is in the future (today is {date.today().isoformat()}): "
+            "retention cannot expunge ahead of time"
+        )
     reports = _expunge.apply_retention(session.store, day, entry=session.entry(Action.RETENTION))
     if reports:
         _purge_index(session)
     return reports
+
+
+def retention_due(session: Session, today: date | str | None = None) -> list[str]:
+    """A dry run of :func:`apply_retention`: the specimens it would expunge; audited, removes
+    nothing; a future ``today`` is an :class:`InputError` as there."""
+    session.authorize(Action.RETENTION)
+    day = _expunge.retention_day(today)
+    if day > date.today():
+        raise InputError(f"--today {day.isoformat()} is in the future")
+    return _expunge.retention_due(session.store, day, entry=session.entry(Action.RETENTION))

@@ -418,6 +418,9 @@ class Session:
 
         return expunge.apply_retention(self, today)
 
+    def retention_due(self, today: date | str | None = None) -> list[str]:
+        return expunge.retention_due(self, today)
+
     # ------------------------------------------------------------------ engine use cases
     # searching, expansion, statistics against the store, reports: thin methods
     # delegating to casework.searching, .expansion, .statistics and .reports. The

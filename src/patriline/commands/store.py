@@ -298,8 +298,25 @@ def expunge(
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
     as_json: bool = JSON_OPTION,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
-    """Remove a specimen's haplotype, identity and derived rows; leave a tombstone."""
+    """Remove a specimen's haplotype, identity and derived rows; leave a tombstone.
+
+    Without ``--yes`` it says what it will remove and asks (on a terminal only)."""
+    if not yes:
+        import sys
+
+        from patriline.errors import InputError
+
+        what = (
+            f"expunge will remove specimen {specimen!r}: its haplotype, identity, paternal "
+            f"links and person (if no other specimen names it); reason {reason!r}"
+        )
+        if not sys.stdin.isatty():
+            raise InputError(f"{what}; stdin is not a terminal: pass --yes to confirm")
+        typer.echo(what)
+        if not typer.confirm("Proceed?", default=False):
+            raise typer.Exit(1)
     with _session(db, user) as session:
         report = session.expunge(specimen, reason)
     if as_json:
@@ -328,8 +345,19 @@ def retention_apply(
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
     as_json: bool = JSON_OPTION,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List what would be expunged; remove nothing (audited)."
+    ),
 ) -> None:
     """Expunge every specimen whose retention date has passed."""
+    if dry_run:
+        with _session(db, user) as session:
+            due = session.retention_due(today)
+        if as_json:
+            emit_json(due)
+            return
+        typer.echo(f"retention (dry run): {len(due)} specimens due: {', '.join(due)}")
+        return
     with _session(db, user) as session:
         reports = session.apply_retention(today)
     if as_json:
@@ -360,6 +388,53 @@ def info(
     )
 
 
+def user_list(db: str | None = DB_OPTION, user: str | None = USER_OPTION) -> None:
+    """List the users and their roles (TSV: name, role)."""
+    with _session(db, user) as session:
+        actors = session.users()
+    for a in actors:
+        typer.echo(f"{a.name}\t{a.role}")
+
+
+def user_set_role(
+    name: str = typer.Argument(..., help="User name."),
+    role: str = typer.Option(..., "--role", help="analyst, supervisor, auditor or admin."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Change a user's role (admin only; audited)."""
+    with _session(db, user) as session:
+        session.set_role(name, role)
+    typer.echo(f"user {name} is now {role}")
+
+
+def case_list(db: str | None = DB_OPTION, user: str | None = USER_OPTION) -> None:
+    """List the cases (TSV: id, opened_by, opened_at, purpose)."""
+    with _session(db, user) as session:
+        cases = session.list_cases()
+    for c in cases:
+        typer.echo(f"{c.id}\t{c.opened_by}\t{c.opened_at}\t{c.purpose}")
+
+
+def case_show(
+    case: str = typer.Argument(..., help="Case ID."),
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+) -> None:
+    """Show a case: purpose, legal basis, opener and its live familial approval (no profiles)."""
+    with _session(db, user) as session:
+        c = session.case(case)
+    approval = (
+        f"{c.familial_approved_by} at {c.familial_approved_at}"
+        if c.familial_approved_by
+        else "none"
+    )
+    typer.echo(
+        f"case {c.id}\npurpose: {c.purpose}\nlegal basis: {c.legal_basis}\n"
+        f"opened by {c.opened_by} at {c.opened_at}\nfamilial approval: {approval}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to app."""
     app.command()(init)
@@ -370,6 +445,10 @@ def register(app: typer.Typer) -> None:
     case_app.command("open")(case_open)
     case_app.command("approve")(case_approve)
     case_app.command("revoke")(case_revoke)
+    case_app.command("list")(case_list)
+    case_app.command("show")(case_show)
+    user_app.command("list")(user_list)
+    user_app.command("set-role")(user_set_role)
     audit_app.command("verify")(audit_verify)
     audit_app.command("anchor")(audit_anchor)
     audit_app.command("show")(audit_show)

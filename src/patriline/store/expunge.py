@@ -99,6 +99,28 @@ def retention_day(today: date | str | None) -> date:
     return today
 
 
+def retention_due(db: Database, day: date, *, entry: _audit.AuditRecord) -> list[str]:
+    """The specimens ``apply_retention`` would expunge on ``day`` (a dry run): nothing is
+    removed; ``entry`` is appended with ``dry_run`` and the count."""
+    with db.write() as conn:
+        due = [
+            r[0]
+            for r in conn.execute(
+                select(specimens.c.id)
+                .where(
+                    specimens.c.retention_until.is_not(None),
+                    specimens.c.retention_until < day.isoformat(),
+                )
+                .order_by(specimens.c.id)
+            )
+        ]
+        _audit.append_record(
+            conn,
+            entry.but(params={"today": day.isoformat(), "dry_run": True}, result={"due": len(due)}),
+        )
+    return due
+
+
 def apply_retention(db: Database, day: date, *, entry: _audit.AuditRecord) -> list[ExpungeReport]:
     """Expunge (in one transaction) every specimen whose ``retention_until`` is before
     ``day``: one ``retention`` entry per specimen and ``entry`` with the count."""
