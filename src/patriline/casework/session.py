@@ -419,6 +419,8 @@ class Session:
         return expunge.apply_retention(self, today)
 
     def retention_due(self, today: date | str | None = None) -> list[str]:
+        from patriline.casework import expunge
+
         return expunge.retention_due(self, today)
 
     # ------------------------------------------------------------------ engine use cases
