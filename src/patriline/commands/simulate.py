@@ -84,6 +84,19 @@ def register(app: typer.Typer) -> None:
         from patriline.simulate import SimConfig, loci_for_kits, simulate, write_population
 
         kits = [k.strip() for k in kit.split(",") if k.strip()]
+        # The model of every region, or of the one population: the same settings.
+        settings: dict[str, Any] = {
+            "generations": generations,
+            "growth": growth,
+            "growth_generations": growth_generations,
+            "vrs": vrs,
+            "kit": kits[0] if kits else kit,
+            "loci": loci_for_kits(kits) if len(kits) > 1 else None,
+            "keep_generations": keep_generations,
+            "founders": founders,
+            "founder_ne": founder_ne,
+            "seed": seed,
+        }
         if regions is not None:
             manifest = _simulate_regions(
                 regions,
@@ -92,16 +105,7 @@ def register(app: typer.Typer) -> None:
                 shard_rows,
                 dask,
                 out,
-                generations=generations,
-                growth=growth,
-                growth_generations=growth_generations,
-                vrs=vrs,
-                kit=kits[0] if kits else kit,
-                loci=loci_for_kits(kits) if len(kits) > 1 else None,
-                keep_generations=keep_generations,
-                founders=founders,
-                founder_ne=founder_ne,
-                seed=seed,
+                **settings,
             )
             if json_out:
                 emit_json({"out": str(out), **{k: v for k, v in manifest.items() if k != "shards"}})
@@ -115,19 +119,7 @@ def register(app: typer.Typer) -> None:
         _no_region_options(migration, dask)
         if males is None:
             raise InputError("--males is required (or --regions FILE for a structured country)")
-        cfg = SimConfig(
-            males=males,
-            generations=generations,
-            growth=growth,
-            growth_generations=growth_generations,
-            vrs=vrs,
-            kit=kits[0] if kits else kit,
-            loci=loci_for_kits(kits) if len(kits) > 1 else None,
-            keep_generations=keep_generations,
-            founders=founders,
-            founder_ne=founder_ne,
-            seed=seed,
-        )
+        cfg = SimConfig(males=males, **settings)
         summary = write_population(simulate(cfg), out)
         if json_out:
             emit_json({"out": str(out), **summary})

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the store (SQLAlchemy) loads when a command runs
 DB_OPTION = typer.Option(
     None, "--db", help="Store URL: a SQLite file or postgresql://… (default: $PATRILINE_DB)."
 )
+ROLE_OPTION = typer.Option(..., "--role", help="analyst, supervisor, auditor or admin.")
 USER_OPTION = typer.Option(
     None, "--user", help="Acting user (default: $PATRILINE_USER, else the OS user)."
 )
@@ -61,7 +62,7 @@ def init(
 
 def user_add(
     name: str = typer.Argument(..., help="User name."),
-    role: str = typer.Option(..., "--role", help="analyst, supervisor, auditor or admin."),
+    role: str = ROLE_OPTION,
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
 ) -> None:
@@ -398,7 +399,7 @@ def user_list(db: str | None = DB_OPTION, user: str | None = USER_OPTION) -> Non
 
 def user_set_role(
     name: str = typer.Argument(..., help="User name."),
-    role: str = typer.Option(..., "--role", help="analyst, supervisor, auditor or admin."),
+    role: str = ROLE_OPTION,
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
 ) -> None:
