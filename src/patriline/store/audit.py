@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import Select, Table, and_, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from patriline.errors import InputError
@@ -122,6 +122,13 @@ class BoundTable:
     @property
     def name(self) -> str:
         return self.table.name
+
+    def select(self) -> Select[Any]:
+        """The columns binding reads (key, hashed columns, the binding itself): never the
+        whole table, so a migration that adds an unbound column does not change what an
+        older revision's migration reads."""
+        names = dict.fromkeys((*self.key, *self.columns, "audit_id", "audit_hash"))
+        return select(*(self.table.c[n] for n in names))
 
 
 #: The bound tables. A new one (say ``approvals``, with ``audit_id``/``audit_hash``
@@ -317,7 +324,7 @@ def append(
         for name, key in bind:
             bt = BOUND[name]
             k = _key_tuple(key)
-            r = conn.execute(select(bt.table).where(_where_key(bt, k))).mappings().one()
+            r = conn.execute(bt.select().where(_where_key(bt, k))).mappings().one()
             to_bind.append((bt, k, r))
             records.append({"table": name, "key": list(k), "row_sha256": row_digest(bt, r)})
         result = {**(result or {}), "bound": records}
@@ -561,7 +568,7 @@ def _check_bound(
     for name, bt in BOUND.items():
         present: set[tuple[str, ...]] = set()
         order = [bt.table.c[c] for c in bt.key]
-        for r in conn.execute(select(bt.table).order_by(*order)).mappings():
+        for r in conn.execute(bt.select().order_by(*order)).mappings():
             key = tuple(str(r[c]) for c in bt.key)
             present.add(key)
             where = f"{name} row {_show_key(key)}"

@@ -29,12 +29,16 @@ from sqlalchemy import (
 __all__ = [
     "CATEGORIES",
     "ROLES",
+    "api_tokens",
+    "approval_requests",
     "approvals",
     "audit_log",
     "cases",
+    "credentials",
     "haplotypes",
     "identities",
     "import_batches",
+    "jobs",
     "meta",
     "metadata",
     "paternal_links",
@@ -42,6 +46,7 @@ __all__ = [
     "removals",
     "specimens",
     "users",
+    "web_sessions",
 ]
 
 #: Specimen categories (what the law usually treats differently).
@@ -185,6 +190,12 @@ cases = Table(
     # bound to the audit chain (see patriline.store.audit.BOUND)
     Column("audit_id", Integer, nullable=True),
     Column("audit_hash", String(64), nullable=True),
+    # a closed case allows no more searches, expansions or identity reads (migration 0004)
+    Column("closed_at", String(32), nullable=True),
+    Column("closed_by", String(128), nullable=True),
+    Column("closed_reason", Text, nullable=True),
+    # criminal | missing_person | remains_identification | quality_control (NULL: criminal)
+    Column("case_type", String(32), nullable=True),
 )
 
 #: Familial approvals: each names one trace (its SHA-256; none for ``kind = "pairs"``) and
@@ -226,4 +237,97 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_case_id", "case_id"),
+)
+
+# ---------------------------------------------------------------- the lab service (0004)
+#: Login credentials of the lab service, apart from ``users`` (bound to the chain) because
+#: they change at every login: the Argon2id hash of the password, the TOTP secret of the
+#: second factor (``totp_last_step``: the last time step accepted, so a code is used once),
+#: and the failed-login counter and lock of the lockout rule.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("user", String(128), ForeignKey("users.name"), primary_key=True),
+    Column("password_hash", Text, nullable=True),
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_confirmed", Boolean, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("must_change", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("first_failed_at", String(32), nullable=True),
+    Column("locked_until", String(32), nullable=True),
+    Column("updated_at", String(32), nullable=False),
+)
+
+#: Server-side browser sessions: the cookie holds a random token, the store its SHA-256.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("user", String(128), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("last_seen_at", String(32), nullable=False),
+    Column("ended_at", String(32), nullable=True),
+    Column("client", Text, nullable=True),
+    Index("ix_web_sessions_user", "user"),
+)
+
+#: Per-user API tokens for programs: the secret is shown once; the store keeps its SHA-256,
+#: its scopes (comma-separated: read, search, admin), expiry and revocation.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user", String(128), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("label", Text, nullable=False),
+    Column("scopes", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+    Column("last_used_at", String(32), nullable=True),
+    Index("ix_api_tokens_user", "user"),
+)
+
+#: An analyst's request for a familial approval of one trace within stated bounds, and a
+#: supervisor's decision (status: pending | approved | refused | withdrawn).
+approval_requests = Table(
+    "approval_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(128), ForeignKey("cases.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # search | pairs
+    Column("trace", Text, nullable=True),  # the canonical haplotype
+    Column("trace_sha256", String(64), nullable=True),
+    Column("max_mismatches", Integer, nullable=True),
+    Column("max_steps", Integer, nullable=True),
+    Column("min_loci", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    Column("requested_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_by", String(128), nullable=True),
+    Column("decided_at", String(32), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("approval_id", Integer, nullable=True),
+    Index("ix_approval_requests_status", "status"),
+)
+
+#: Background jobs (large imports): status queued | running | done | failed | cancelled.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("user", String(128), nullable=False),
+    Column("case_id", String(128), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("done", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("finished_at", String(32), nullable=True),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
 )
