@@ -161,6 +161,7 @@ def test_too_broad_a_grant__the_triggers_refuse_and_db_grant_takes_it_back(
 ) -> None:
     with Database.open(fresh.owner_url) as db, db.engine.begin() as conn:
         conn.exec_driver_sql(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{fresh.service}"')
+        conn.exec_driver_sql(f'GRANT UPDATE (purpose) ON audit_log TO "{fresh.service}"')
     with Database.open(fresh.service_url) as db, db.engine.connect() as conn, conn.begin() as tx:
         assert "append-only (UPDATE refused)" in _refused(
             conn, "UPDATE audit_log SET purpose = 'changed'"
@@ -180,6 +181,8 @@ def test_too_broad_a_grant__the_triggers_refuse_and_db_grant_takes_it_back(
     assert f'GRANT SELECT, INSERT ON TABLE "public"."audit_log" TO "{fresh.service}";' in out
     assert f"role {fresh.service} on {fresh.database}.public" in out
     assert "append-only audit_log, read-only alembic_version" in out
+    column_update = f"SELECT has_any_column_privilege('{fresh.service}', 'audit_log', 'UPDATE')"
+    assert fresh.cluster.execute(column_update, db=fresh.database) == [(False,)]
     with Database.open(fresh.service_url) as db, db.engine.connect() as conn:
         with conn.begin() as tx:
             assert "permission denied" in _refused(conn, "UPDATE audit_log SET purpose = 'x'")
