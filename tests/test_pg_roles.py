@@ -221,7 +221,9 @@ def test_db_grant__refuses_a_role_that_would_keep_more(
 
 
 @pg
-def test_service_role__cannot_migrate_an_older_store_the_owner_can(fresh: Roles) -> None:
+def test_service_role__cannot_migrate_an_older_store_the_owner_can(
+    fresh: Roles, capsys: pytest.CaptureFixture[str]
+) -> None:
     from alembic import command
 
     assert main(["db", "grant", "--db", fresh.owner_url, "--role", fresh.service]) == 0
@@ -229,7 +231,9 @@ def test_service_role__cannot_migrate_an_older_store_the_owner_can(fresh: Roles)
         command.downgrade(migrate._config(conn), "0004")
     with pytest.raises(AccessDenied, match=r"revision 0004 .* needs 0005.*db upgrade --db"):
         Database.open(fresh.service_url)
+    capsys.readouterr()
     assert main(["db", "upgrade", "--db", fresh.owner_url]) == 0
+    assert "migrated from schema revision 0004 to 0005" in capsys.readouterr().out
     with Database.open(fresh.service_url) as db:
         assert db.info().revision == migrate.head_revision() == "0005"
 
