@@ -133,7 +133,7 @@ def test_report__writes_self_contained_html_and_audits(tmp_path: Path) -> None:
     ref.write_text("\n".join(lines) + "\n")
     with Database.create(str(db_path), "alice") as db:
         actor = db.actor("alice")
-        Session(db, actor).import_file(ref)
+        Session(db, actor).import_file(ref, category="reference")
         Session(db, actor).open_case("C1", purpose="test", legal_basis="test")
 
         for s in ("S1", "S2"):  # a report reads only hits of the case's searches

@@ -129,7 +129,7 @@ def test_fit_model_and_report__are_0600(tmp_path: Path) -> None:
     ref.write_text("\n".join(lines) + "\n")
     with Database.create(str(db_path), "alice") as db:
         actor = db.actor("alice")
-        Session(db, actor).import_file(ref)
+        Session(db, actor).import_file(ref, category="reference")
         Session(db, actor).open_case("C1", purpose="test", legal_basis="test")
     out = tmp_path / "report.html"
     # A report reads only hits of the case's audited searches: search first.

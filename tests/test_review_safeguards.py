@@ -35,6 +35,7 @@ def review_store_fixture(store_fixture: Any) -> Any:
             record("son", profile(DYS458="18")),
             record("other", profile(DYS390="22", DYS391="10", DYS392="11")),
         ],
+        category="reference",
     )
     Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     approve(db, "sue", "C1", FATHER, max_mismatches=1)  # the trace and bounds searched

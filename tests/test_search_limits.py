@@ -45,6 +45,7 @@ def limits_fixture(store_fixture: Any) -> Any:
             record("son", profile(DYS458="18")),
             record("other", profile(DYS390="22", DYS391="10", DYS392="11")),
         ],
+        category="reference",
     )
     Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     Session(db, db.actor("ann")).open_case("C2", purpose="other case", legal_basis="test")

@@ -52,7 +52,7 @@ def small_store_fixture(store_fixture: Any) -> Any:
     admin = db.actor("admin")
     Session(db, admin).add_user("ann", "analyst")
     Session(db, admin).add_user("aud", "auditor")
-    Session(db, db.actor("ann")).import_records(_families(30))
+    Session(db, db.actor("ann")).import_records(_families(30), category="reference")
     Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     return db
 
@@ -62,7 +62,7 @@ def large_store_fixture(store_fixture: Any) -> Any:
     db = store_fixture
     admin = db.actor("admin")
     Session(db, admin).add_user("aud", "auditor")
-    Session(db, db.actor("admin")).import_records(_families(150))
+    Session(db, db.actor("admin")).import_records(_families(150), category="reference")
     return db
 
 

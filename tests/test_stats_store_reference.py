@@ -22,7 +22,7 @@ def reference_store_fixture(store_fixture: Any) -> Any:
     admin = db.actor("admin")
     Session(db, admin).add_user("ann", "analyst")
     Session(db, admin).add_user("aud", "auditor")
-    Session(db, db.actor("ann")).import_records(records(30))
+    Session(db, db.actor("ann")).import_records(records(30), category="reference")
     Session(db, db.actor("ann")).open_case("C1", purpose="test", legal_basis="test")
     return db
 
@@ -47,7 +47,7 @@ def test_load_reference__store_is_read_only_through_a_session(
 def test_load_reference__fit_reads_are_audited(reference_store_fixture: Any) -> None:
     db = reference_store_fixture
     # A store-wide fit needs 100 profiles (statistics_policy.toml): 30 + 90 more.
-    Session(db, db.actor("ann")).import_records(records(90, start=30))
+    Session(db, db.actor("ann")).import_records(records(90, start=30), category="reference")
     ref = Session(db, "ann").reference(purpose="fit")
     assert ref.encoded.n_rows == 120
     entries = _stats_entries(db)

@@ -528,11 +528,20 @@ class Session:
             cap=cap, tolerance=tolerance, config=config,
         )  # fmt: skip
 
-    def reference(self, *, case: str | None = None, purpose: str = "fit") -> ReferenceSet:
+    def reference(
+        self,
+        *,
+        case: str | None = None,
+        purpose: str = "fit",
+        exclude: Sequence[str] = (),
+        excluded_because: str = "",
+    ) -> ReferenceSet:
         """The store as a reference population: :func:`.statistics.reference`."""
         from patriline.casework import statistics
 
-        return statistics.reference(self, case=case, purpose=purpose)
+        return statistics.reference(
+            self, case=case, purpose=purpose, exclude=exclude, excluded_because=excluded_because
+        )
 
     def fit(
         self,

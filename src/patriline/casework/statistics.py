@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from patriline.encoding import Encoded, Layout
-from patriline.errors import AccessDenied, DisclosureRefused
+from patriline.errors import AccessDenied, DisclosureRefused, InputError
 from patriline.haplotype import Haplotype
 from patriline.simulate.exposure import ExposureReport, pool_rows
 from patriline.simulate.exposure import exposure as exposure_of
@@ -40,9 +40,23 @@ __all__ = ["PURPOSES", "exposure", "fit", "frequency", "reference"]
 PURPOSES = ("fit", "frequency")
 
 
-def reference(session: Session, *, case: str | None = None, purpose: str = "fit") -> ReferenceSet:
+def reference(
+    session: Session,
+    *,
+    case: str | None = None,
+    purpose: str = "fit",
+    exclude: Sequence[str] = (),
+    excluded_because: str = "",
+) -> ReferenceSet:
     """Every active profile of the store as a :class:`ReferenceSet`, read under the
     store's safeguards (module docstring).
+
+    For ``purpose="frequency"`` (a case's trace weighed against the store) only the
+    reference categories of the policy count (:func:`patriline.stats.denominator.
+    reference_policy`: not crime-scene traces, remains, relatives of missing men or
+    rows of no stated category), and the specimens in ``exclude`` (the candidate and
+    his recorded relatives, ``excluded_because`` says so) are left out; the set's
+    provenance lists both.
 
     ``purpose="frequency"`` needs ``case`` (:class:`AccessDenied` without it) and
     ``search_exact`` in it; ``purpose="fit"`` needs ``stats`` and a store of at least
@@ -63,10 +77,25 @@ def reference(session: Session, *, case: str | None = None, purpose: str = "fit"
         session.authorize("search_exact", case)
     else:
         session.authorize("stats", case)
-    ids, enc = db.encoded()
     store_wide = purpose != "frequency"
+    categories: tuple[str, ...] | None = None
+    if not store_wide:
+        from patriline.stats.denominator import reference_policy
+
+        categories = reference_policy().categories
+    ids, enc = db.encoded(categories=categories)
+    left_out = 0
+    if exclude:
+        drop = set(exclude)
+        keep = np.array([i not in drop for i in ids], dtype=bool)
+        left_out = int((~keep).sum())
+        if left_out:
+            ids = [i for i, k in zip(ids, keep, strict=True) if k]
+            new_row = np.cumsum(keep) - 1
+            extras = {(int(new_row[r]), n): a for (r, n), a in enc.extras.items() if keep[r]}
+            enc = Encoded(enc.layout, np.ascontiguousarray(enc.values[:, keep]), extras)
     use = f"reference population ({purpose})"
-    params = {"reference": "store", "use": purpose}
+    params: dict[str, Any] = {"reference": "store", "use": purpose}
     if store_wide:
         try:
             check_store_size(enc.n_rows, f"{source}: {purpose} over the store")
@@ -81,7 +110,25 @@ def reference(session: Session, *, case: str | None = None, purpose: str = "fit"
             raise
     ref = ReferenceSet(list(ids), enc, np.ones(enc.n_rows), source, store_wide=store_wide)
     ref.provenance = {"source": source, "store_change_seq": db.change_seq(), "rows": enc.n_rows}
-    session.audit("stats", case=case, purpose=use, params=params, result={"rows": enc.n_rows})
+    if categories is not None:
+        ref.provenance["categories"] = list(categories)
+        ref.provenance["excluded"] = {"specimens": left_out, "because": excluded_because}
+        params = params | {"categories": list(categories)}
+    session.audit(
+        "stats",
+        case=case,
+        purpose=use,
+        params=params,
+        result={"rows": enc.n_rows, "excluded": left_out},
+    )
+    if categories is not None and enc.n_rows < 2:
+        raise InputError(
+            f"{source}: {enc.n_rows} active profile(s) of the reference categories "
+            f"({', '.join(categories)}) remain to weigh the trace against; import a reference "
+            "population with --category reference (crime-scene traces, remains, relatives of "
+            "missing men and rows of no stated category are never counted), or give a "
+            "reference file (report --reference FILE)"
+        )
     return ref
 
 

@@ -214,6 +214,12 @@ def report(
     max_meioses: int = typer.Option(20, "--max-meioses", min=1, max=250, help="LR hypothesis."),
     population: Path | None = POPULATION_OPTION,
     kit: str | None = KIT_OPTION,
+    reference: Path | None = typer.Option(
+        None,
+        "--reference",
+        help="Reference population file (default: the store's reference categories, "
+        "without the candidate and the men recorded in his paternal line).",
+    ),
     db: str | None = typer.Option(None, "--db", help="Store URL (default: $PATRILINE_DB)."),
     user: str | None = typer.Option(None, "--user", help="Acting user (default: $PATRILINE_USER)."),
 ) -> None:
@@ -232,6 +238,7 @@ def report(
         max_meioses=max_meioses,
         population_dir=population,
         kit=kit,
+        reference_file=reference,
     )
     with Session.open(store_url(db), user or default_user()) as session:
         path = session.write_report(request, out)

@@ -23,6 +23,7 @@ import jinja2
 from patriline._files import write_private
 from patriline.errors import InputError, PatrilineError
 from patriline.haplotype import Haplotype, Status, compare
+from patriline.stats.denominator import Denominator, choose_denominator
 from patriline.stats.dlmix import DLMixFit
 from patriline.stats.reference_set import ReferenceSet, load_reference
 from patriline.stats.relatedness import GenerationsPosterior, likelihood_ratio, tmrca_posterior
@@ -53,6 +54,9 @@ class ReportRequest:
     max_meioses: int = 20
     population_dir: Path | None = None
     kit: str | None = None
+    #: A reference population file (any format patriline reads); None: the store's
+    #: reference categories without the candidate and his recorded relatives.
+    reference_file: Path | None = None
 
 
 def read_trace(request: ReportRequest) -> Haplotype:
@@ -117,7 +121,29 @@ def _locus_rows(trace: Haplotype, candidate: Haplotype) -> tuple[list[dict[str, 
     return rows, comp
 
 
-def _method_rows(freq: dict[str, Any]) -> list[dict[str, str]]:
+def _trace_name(request: ReportRequest) -> str:
+    """The trace as the report names it: its file (first profile) or "given as text"."""
+    if request.trace_file is not None:
+        return f"first profile of {request.trace_file}"
+    return "given as text"
+
+
+def _reference_text(prov: dict[str, Any], store: str) -> str:
+    """How the reference population was obtained, in one sentence."""
+    if "categories" not in prov:
+        return f"{prov.get('source', store)} ({prov.get('rows')} profiles)"
+    excluded = prov.get("excluded") or {}
+    text = (
+        f"store {store}: the {prov.get('rows')} active profiles of the categories "
+        f"{', '.join(prov['categories'])} (crime-scene traces, remains, relatives of missing "
+        "men and rows of no stated category left out)"
+    )
+    if excluded.get("specimens"):
+        text += f"; {excluded['specimens']} left out as {excluded.get('because', 'excluded')}"
+    return text
+
+
+def _method_rows(freq: dict[str, Any], used: Denominator | None = None) -> list[dict[str, str]]:
     rows = []
     c = freq["counting"]
     rows.append(
@@ -145,6 +171,12 @@ def _method_rows(freq: dict[str, Any]) -> list[dict[str, str]]:
             or "; ".join([f"{d['clusters']} clusters", str(d["model"]), *d.get("notes", [])]),
         }
     )
+    if used is not None:  # which row is the LR's denominator
+        key = {"dlmix": "Discrete Laplace mixture"}.get(used.method)
+        if key is None:
+            key = "Counting" if used.method.startswith("counting") else "Brenner kappa"
+        for row in rows:
+            row["used"] = "yes" if row["name"] == key else ""
     return rows
 
 
@@ -161,6 +193,9 @@ class Evaluation:
     tmrca: dict[str, Any] | None
     tmrca_reason: str
     svg: str
+    denominator: Denominator | None = None
+    #: Loci typed in both profiles (and in the model): numerator and every estimate use them.
+    loci: tuple[str, ...] = ()
 
 
 def load_model(request: ReportRequest) -> DLMixFit | None:
@@ -184,12 +219,23 @@ def evaluate(
     (with its plot); a statistic that cannot be computed gives its reason."""
     from patriline.stats.summary import frequency_summary
 
+    # Numerator and every denominator on the same loci: typed in both (and in the model).
+    shared = [n for n in trace.alleles if trace[n].typed and candidate[n].typed]
+    if model is not None:
+        in_model = {c.split("[")[0] for c in model.columns}
+        shared = [n for n in shared if n in in_model]
+    weighed = trace.restricted(shared) if shared else trace
     freq = frequency_summary(
-        trace, ref, model=model, population=request.population_dir, kit=request.kit
+        weighed, ref, model=model, population=request.population_dir, kit=request.kit
     )
+    denominator: Denominator | None = None
     try:
-        lr_obj = likelihood_ratio(trace, candidate, model or ref, max_meioses=request.max_meioses)
+        denominator = choose_denominator(freq)
+        lr_obj = likelihood_ratio(
+            weighed, candidate, denominator.p, max_meioses=request.max_meioses
+        )
         lr, lr_reason = lr_obj.to_dict(), ""
+        lr["denominator_method"] = denominator.method
     except PatrilineError as exc:
         lr, lr_reason = None, str(exc)
     try:
@@ -197,7 +243,10 @@ def evaluate(
         tmrca, tmrca_reason, svg = post.to_dict(), "", _plot_svg(post)
     except PatrilineError as exc:
         tmrca, tmrca_reason, svg = None, str(exc), ""
-    return Evaluation(trace, candidate, model, freq, lr, lr_reason, tmrca, tmrca_reason, svg)
+    return Evaluation(
+        trace, candidate, model, freq, lr, lr_reason, tmrca, tmrca_reason, svg,
+        denominator, tuple(shared),
+    )  # fmt: skip
 
 
 def build_context(
@@ -227,8 +276,11 @@ def build_context(
         "mismatches": comp.mismatches,
         "steps": comp.steps,
         "freq": freq,
-        "reference_text": f"store {store} ({freq['provenance']['reference'].get('rows')} specimens)",
-        "methods": _method_rows(freq),
+        "reference_text": _reference_text(freq["provenance"]["reference"], store),
+        "trace_text": _trace_name(request),
+        "methods": _method_rows(freq, ev.denominator),
+        "denominator": None if ev.denominator is None else ev.denominator.to_dict(),
+        "weighed_loci": list(ev.loci),
         "matching": freq["matching_men"],
         "matching_text": json.dumps(freq["matching_men"], indent=2, default=str),
         "lr": lr,

@@ -270,19 +270,25 @@ class Database:
             return _audit.anchor(conn)
 
     # ------------------------------------------------------------------ data for engines
-    def encoded(self, layout: Layout | None = None) -> tuple[list[str], Encoded]:
+    def encoded(
+        self, layout: Layout | None = None, *, categories: Sequence[str] | None = None
+    ) -> tuple[list[str], Encoded]:
         """IDs and encoded haplotypes of all active specimens, in change-feed order.
 
         ``layout`` defaults to the store's (universal) layout; another layout takes its
         columns from the stored ones (loci the store does not have are MISSING).
+        ``categories`` keeps only specimens of those categories.
         """
+        query = (
+            select(haplotypes.c.specimen, haplotypes.c.encoded)
+            .join(specimens, specimens.c.id == haplotypes.c.specimen)
+            .where(specimens.c.active.is_(True))
+            .order_by(haplotypes.c.seq)
+        )
+        if categories is not None:
+            query = query.where(specimens.c.category.in_(list(categories)))
         with self.read() as conn:
-            rows = conn.execute(
-                select(haplotypes.c.specimen, haplotypes.c.encoded)
-                .join(specimens, specimens.c.id == haplotypes.c.specimen)
-                .where(specimens.c.active.is_(True))
-                .order_by(haplotypes.c.seq)
-            ).all()
+            rows = conn.execute(query).all()
             from patriline.store.reads import encoded_rows
 
             return encoded_rows(conn, self.layout, rows, layout)
