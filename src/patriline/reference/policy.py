@@ -66,7 +66,7 @@ class ServicePolicy:
     argon2_hash_len: int = 32
     argon2_salt_len: int = 16
     password_min_length: int = 12
-    password_max_length: int = 1024
+    password_max_length: int = 128
     generated_password_bytes: int = 18
     # lockout
     max_failures: int = 5
@@ -78,7 +78,7 @@ class ServicePolicy:
     session_touch_seconds: int = 60
     session_token_bytes: int = 32
     # API tokens
-    token_default_days: int = 30
+    token_default_days: int = 90
     token_max_days: int = 365
     token_secret_bytes: int = 32
     token_touch_seconds: int = 60
