@@ -15,9 +15,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from patriline.casework import Session
-from patriline.casework import auth
-from patriline.casework.access import SCOPES, Action
+from patriline.casework import Session, auth
+from patriline.casework.access import ACTIONS, SCOPE_ACTIONS, SCOPES, Action, scope_needed
 from patriline.errors import (
     AccessDenied,
     AccountLocked,
@@ -83,6 +82,30 @@ def test_errors__statuses_and_shape(
     assert err.to_dict() == {
         "error": {"code": code, "message": "no", "details": {"retry_after": 3}}
     }
+
+
+def test_scopes__every_action_has_one_read_is_inside_the_others() -> None:
+    assert {scope_needed(a) for a in ACTIONS} == set(SCOPES)
+    assert all(scope_needed(a) for a in ACTIONS)
+    assert SCOPE_ACTIONS["read"] < SCOPE_ACTIONS["search"]
+    assert SCOPE_ACTIONS["read"] < SCOPE_ACTIONS["admin"]
+    assert scope_needed("search_familial") == "search" and scope_needed("expunge") == "admin"
+
+
+def test_scopes__a_read_session_is_refused_every_other_action(store_fixture: Any) -> None:
+    db = store_fixture  # the admin may do everything; the scope alone refuses
+    reader = Session(db, "admin", via="service", scopes=frozenset({"read"}))
+    refused = []
+    for action in ACTIONS:
+        try:
+            reader.authorize(action, None)
+        except AccessDenied as exc:
+            refused.append((action, "scope" in str(exc)))
+    assert dict(refused) == {a: True for a in ACTIONS if a not in {"stats", "audit_read"}}
+    denied = _actions(db, "access_denied")
+    assert len(denied) == len(refused) and {e.params["via"] for e in denied} == {"service"}
+    with pytest.raises(ValueError, match="scopes must be among"):
+        Session(db, "admin", scopes=frozenset({"write"}))
 
 
 # ---------------------------------------------------------------------- passwords and login

@@ -117,12 +117,8 @@ SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
         Action.READ_IDENTITY,
         Action.EXPORT,
     },
-    "admin": _READ
-    | {Action.CASE_APPROVE, Action.EXPUNGE, Action.RETENTION, Action.USER_ADMIN},
+    "admin": _READ | {Action.CASE_APPROVE, Action.EXPUNGE, Action.RETENTION, Action.USER_ADMIN},
 }
-
-#: Roles that may hold the ``admin`` scope.
-ADMIN_SCOPE_ROLES: frozenset[str] = frozenset({"supervisor", "admin"})
 
 
 def scope_needed(action: str) -> str:

@@ -312,7 +312,6 @@ def _check_password(
 ) -> CredentialRow:
     """The user's credentials if ``password`` is theirs and the account is not locked;
     otherwise the failure is counted and audited and the error raised."""
-    pol = service_policy()
     if not isinstance(user, str) or not isinstance(password, str):
         raise AuthenticationFailed(_BAD_LOGIN)
     row = _cred.find_credentials(store, user) if len(user) <= 128 else None

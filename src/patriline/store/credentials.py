@@ -100,9 +100,7 @@ def _credentials(conn: Connection, user: str, *, for_update: bool = False) -> Cr
     if for_update and conn.dialect.name == "postgresql":
         # PostgreSQL refuses FOR UPDATE on the nullable side of an outer join: lock the
         # credentials row on its own (SQLite's write transaction is exclusive already).
-        conn.execute(
-            select(credentials.c.user).where(credentials.c.user == user).with_for_update()
-        )
+        conn.execute(select(credentials.c.user).where(credentials.c.user == user).with_for_update())
     r = conn.execute(q).first()
     if r is None:
         return None
