@@ -13,6 +13,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from patriline.casework import Session, auth
@@ -27,6 +28,7 @@ from patriline.errors import (
     SecondFactorRequired,
 )
 from patriline.reference.policy import service_policy
+from patriline.store.credentials import update_password_hash
 from patriline.store.schema import api_tokens, credentials, web_sessions
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
@@ -167,6 +169,22 @@ def test_password__hashed_with_argon2id_never_in_the_audit_log(users_fixture: An
     assert '"set_password": "ann"' in log and "password_change" in log
 
 
+def test_password__rehashed_when_the_argon2_parameters_were_raised(users_fixture: Any) -> None:
+    db = users_fixture
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PW)
+    with db.read() as conn:
+        old = conn.execute(select(credentials.c.password_hash).where(credentials.c.user == "aud"))
+        old_hash = old.scalar_one()
+    assert update_password_hash(db, "aud", old_hash, weak, "2026-03-02T08:00:00.000000+00:00")
+    auth.login(db, "aud", PW, now=T0)
+    with db.read() as conn:
+        now_hash = conn.execute(
+            select(credentials.c.password_hash).where(credentials.c.user == "aud")
+        ).scalar_one()
+    assert now_hash != weak and now_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert auth.login(db, "aud", PW, now=T0).user == "aud"
+
+
 def test_one_time_password__no_scope_until_changed(users_fixture: Any) -> None:
     db = users_fixture
     one_time = auth.set_password(Session(db, "admin"), "ann", now=T0)
@@ -243,6 +261,8 @@ def test_session__new_token_at_every_login_logout_ends_it(users_fixture: Any) ->
     assert one.token != two.token and one.csrf_token != two.csrf_token
     web = auth.resume(db, one.token, now=T0)
     assert (web.user, web.role, web.csrf_token) == ("ann", "analyst", one.csrf_token)
+    assert auth.csrf_ok(web, one.csrf_token)
+    assert not any(auth.csrf_ok(web, t) for t in (two.csrf_token, "", None, one.token))
     with db.read() as conn:
         rows = conn.execute(select(web_sessions)).all()
     assert {r.token_sha256 for r in rows} == {

@@ -70,6 +70,7 @@ __all__ = [
     "change_password",
     "confirm_totp",
     "create_token",
+    "csrf_ok",
     "enrol_totp",
     "list_tokens",
     "login",
@@ -331,6 +332,9 @@ def _check_password(
             retry_after=retry,
         )
     if row is not None and _verify(row.password_hash, password):
+        if row.password_hash and _hasher().check_needs_rehash(row.password_hash):
+            # the policy's Argon2 parameters were raised: rehash now that we have it
+            _cred.update_password_hash(store, user, row.password_hash, _hasher().hash(password), ts)
         return row
     if row is None:
         _verify(None, password)  # the same cost as for a known user
@@ -511,6 +515,14 @@ def logout(store: Database, token: str, *, now: datetime | None = None) -> None:
         return
     entry = _entry("logout", row.user, store.role_of(row.user))
     _cred.end_web_session(store, digest, _ts(_now(now)), entry)
+
+
+def csrf_ok(web: WebSession, token: str | None) -> bool:
+    """Whether ``token`` (a form field or ``X-CSRF-Token`` header) is the session's CSRF
+    token (compared in constant time)."""
+    if not isinstance(token, str) or not token:
+        return False
+    return hmac.compare_digest(token.encode("utf-8"), web.csrf_token.encode("utf-8"))
 
 
 def principal_for(store: Database, web: WebSession) -> Principal:

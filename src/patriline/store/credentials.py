@@ -46,6 +46,7 @@ __all__ = [
     "take_totp_step",
     "touch_token",
     "touch_web_session",
+    "update_password_hash",
 ]
 
 
@@ -180,6 +181,19 @@ def set_password_hash(
         if end_sessions:
             _end_user_sessions(conn, user, at)
         _audit.append_record(conn, entry)
+
+
+def update_password_hash(db: Database, user: str, old_hash: str, new_hash: str, at: str) -> bool:
+    """Replace ``old_hash`` by ``new_hash`` (the same password, rehashed with the current
+    parameters) unless the password changed meanwhile; whether it was replaced. Not
+    audited: nothing a user or an admin did changed."""
+    with db.write() as conn:
+        done = conn.execute(
+            update(credentials)
+            .where(credentials.c.user == user, credentials.c.password_hash == old_hash)
+            .values(password_hash=new_hash, updated_at=at)
+        )
+        return bool(done.rowcount == 1)
 
 
 def record_failure(
