@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AccessDenied",
+    "AccountLocked",
+    "AuthenticationFailed",
     "ConflictError",
     "DatabaseBusy",
     "DisclosureRefused",
@@ -21,6 +23,7 @@ __all__ = [
     "InternalError",
     "NotFound",
     "PatrilineError",
+    "SecondFactorRequired",
     "StoreUnavailable",
     "truncate",
 ]
@@ -84,6 +87,30 @@ class AccessDenied(PatrilineError):
     exit_code = 3
     http_status = 403
     code = "access_denied"
+
+
+class AuthenticationFailed(AccessDenied):
+    """Not authenticated: a wrong user name or password, or an unknown, ended, expired or
+    revoked session or API token. The message never says which (nor whether the user
+    exists). A kind of :class:`AccessDenied` (the CLI's exit code 3), answered with 401."""
+
+    http_status = 401
+    code = "authentication_failed"
+
+
+class AccountLocked(AuthenticationFailed):
+    """Too many failed logins: the account is locked for a while
+    (``details["retry_after"]``: seconds until it may be tried again). HTTP 429."""
+
+    http_status = 429
+    code = "account_locked"
+
+
+class SecondFactorRequired(AuthenticationFailed):
+    """The password was right but the second factor (a TOTP code) is missing or wrong."""
+
+    http_status = 401
+    code = "totp_required"
 
 
 class DisclosureRefused(AccessDenied):

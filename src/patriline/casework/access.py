@@ -20,6 +20,10 @@ person. An approval (:class:`~patriline.store.access.Approval`) names one trace 
 SHA-256) and the bounds searched within, expires and is used up
 (``reference/data/search_policy.toml``); an expansion needs a live approval of its case too.
 
+A session's *scopes* (:data:`SCOPES`; an API token carries some, a browser session or a
+local session all) limit what its role allows, never widen it: :data:`SCOPE_ACTIONS`
+(``docs/service.md`` §Scopes).
+
 The rows the policy reads (:class:`~patriline.store.Actor`, :class:`~patriline.store.Case`,
 approvals) are the store's; the rule is here, and :meth:`patriline.casework.Session.authorize`
 is the one place that applies it.
@@ -33,7 +37,18 @@ from patriline.errors import AccessDenied
 from patriline.store.access import Actor, Case
 from patriline.store.schema import ROLES
 
-__all__ = ["ACTIONS", "CASE_ACTIONS", "PERMISSIONS", "ROLES", "Action", "check"]
+__all__ = [
+    "ACTIONS",
+    "CASE_ACTIONS",
+    "PERMISSIONS",
+    "ROLES",
+    "SCOPES",
+    "SCOPE_ACTIONS",
+    "Action",
+    "check",
+    "check_scopes",
+    "scope_needed",
+]
 
 
 class Action(StrEnum):
@@ -81,6 +96,51 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
 CASE_ACTIONS: frozenset[Action] = frozenset(
     {Action.SEARCH_EXACT, Action.SEARCH_FAMILIAL, Action.READ_IDENTITY, Action.EXPAND}
 )
+
+
+#: The scopes of an API token (a browser session and a local session have all of them).
+SCOPES: tuple[str, ...] = ("read", "search", "admin")
+
+_READ = frozenset({Action.STATS, Action.AUDIT_READ})
+
+#: scope → actions it allows (within what the role allows). ``read`` also covers reading
+#: cases and approval requests (not actions of the policy: see :meth:`Session.require_scope`).
+SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
+    "read": _READ,
+    "search": _READ
+    | {
+        Action.CASE_OPEN,
+        Action.IMPORT,
+        Action.SEARCH_EXACT,
+        Action.SEARCH_FAMILIAL,
+        Action.EXPAND,
+        Action.READ_IDENTITY,
+        Action.EXPORT,
+    },
+    "admin": _READ | {Action.CASE_APPROVE, Action.EXPUNGE, Action.RETENTION, Action.USER_ADMIN},
+}
+
+
+def scope_needed(action: str) -> str:
+    """The narrowest scope that allows ``action`` (``read`` < ``search`` < ``admin``)."""
+    act = action_of(action)
+    for scope in SCOPES:
+        if act in SCOPE_ACTIONS[scope]:
+            return scope
+    raise ValueError(f"no scope allows {act}")  # pragma: no cover - every action has one
+
+
+def check_scopes(scopes: frozenset[str], action: str) -> None:
+    """Raise :class:`AccessDenied` naming the scope needed unless one of ``scopes``
+    allows ``action``."""
+    act = action_of(action)
+    if any(act in SCOPE_ACTIONS.get(s, frozenset()) for s in scopes):
+        return
+    have = ", ".join(s for s in SCOPES if s in scopes) or "none"
+    raise AccessDenied(
+        f"{act} needs the {scope_needed(act)!r} scope; this session's scopes: {have}",
+        scope=scope_needed(act),
+    )
 
 
 def action_of(action: str) -> Action:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from patriline.casework import auditing, cases, users
-from patriline.casework.access import action_of, check
+from patriline.casework.access import SCOPES, action_of, check, check_scopes
 from patriline.errors import AccessDenied
 from patriline.store import Actor, AuditRecord, Case, Database
 from patriline.store import cases as _cases
@@ -67,22 +67,43 @@ class Session:
         store has no such user.
     via
         ``"local"`` or ``"service"``.
+    scopes
+        What this session may do within its role (:data:`~patriline.casework.access.SCOPES`:
+        an API token's scopes); None: all of them. An empty set allows no action (a
+        browser session that must first change its password or enrol a second factor).
     """
 
-    def __init__(self, store: Database, user: str | Actor, *, via: str = "local") -> None:
+    def __init__(
+        self,
+        store: Database,
+        user: str | Actor,
+        *,
+        via: str = "local",
+        scopes: frozenset[str] | None = None,
+    ) -> None:
         if via not in VIA:
             raise ValueError(f"via must be one of {VIA}")
+        if scopes is not None and not set(scopes) <= set(SCOPES):
+            raise ValueError(f"scopes must be among {SCOPES}")
         self.store = store
         self.actor = store.actor(user.name if isinstance(user, Actor) else user)
         self.via = via
+        self.scopes: frozenset[str] = frozenset(SCOPES) if scopes is None else frozenset(scopes)
 
     @classmethod
     @contextmanager
-    def open(cls, url: str | Path, user: str, *, via: str = "local") -> Iterator[Session]:
+    def open(
+        cls,
+        url: str | Path,
+        user: str,
+        *,
+        via: str = "local",
+        scopes: frozenset[str] | None = None,
+    ) -> Iterator[Session]:
         """Open the store at ``url`` for ``user``; the store is closed on exit."""
         store = Database.open(url)
         try:
-            yield cls(store, user, via=via)
+            yield cls(store, user, via=via, scopes=scopes)
         finally:
             store.close()
 
@@ -101,9 +122,10 @@ class Session:
     def authorize(self, action: str, case: str | Case | None = None) -> Case | None:
         """Check that the user may do ``action`` (in ``case``); return the loaded case.
 
-        The role and the case are read from the store at each check. Raises
-        :class:`~patriline.errors.AccessDenied` with the reason; the refusal is
-        audited (``access_denied``, with the action and case asked for).
+        The role and the case are read from the store at each check; the session's
+        scopes must allow the action too. Raises :class:`~patriline.errors.AccessDenied`
+        with the reason; the refusal is audited (``access_denied``, with the action and
+        case asked for).
         """
         action_of(action)  # ValueError for an unknown action
         case_id = case.id if isinstance(case, Case) else case
@@ -111,6 +133,7 @@ class Session:
         loaded = _cases.find_case(self.store, case_id) if case_id else None
         actor = Actor(self.actor.name, role)
         try:
+            check_scopes(self.scopes, action)
             check(actor, action, loaded, case_name=case_id)
         except AccessDenied as exc:
             # Refusals are part of the record oversight bodies read: who tried what, where.
@@ -122,6 +145,18 @@ class Session:
             )
             raise
         return loaded
+
+    def require_scope(self, scope: str, what: str = "this") -> None:
+        """Refuse (audited, :class:`AccessDenied`) unless the session holds ``scope``
+        (``search`` and ``admin`` include ``read``): for reads that are not actions of
+        the policy (cases, approval requests)."""
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; scopes: {', '.join(SCOPES)}")
+        if not (scope in self.scopes or (scope == "read" and self.scopes)):
+            have = ", ".join(s for s in SCOPES if s in self.scopes) or "none"
+            raise self.refuse(
+                what, None, f"{what} needs the {scope!r} scope; this session's scopes: {have}"
+            )
 
     def refuse(self, action: str, case: str | None, reason: str, **result: Any) -> AccessDenied:
         """Audit a refusal (``access_denied``) decided by a use case; the error to raise."""
