@@ -2,8 +2,9 @@
 
 Roles (see ``docs/safeguards.md``):
 
-* **analyst** — imports, opens cases, searches and expands *within a case*, reads
-  identity data within a case, exports.
+* **analyst** — imports, opens cases, searches and expands *within a case she opened*,
+  reads identity data within such a case, exports, requests a familial approval and
+  closes her cases.
 * **supervisor** — everything an analyst may do, plus approving a case for familial
   search (never a case they opened themselves: four-eyes principle), expungement,
   retention and reading the audit log.
@@ -21,7 +22,8 @@ SHA-256) and the bounds searched within, expires and is used up
 (``reference/data/search_policy.toml``); an expansion needs a live approval of its case too.
 
 The rows the policy reads (:class:`~patriline.store.Actor`, :class:`~patriline.store.Case`,
-approvals) are the store's; the rule is here, and :meth:`patriline.casework.Session.authorize`
+approvals) are the store's; a case is *owned* by its opener (an analyst acts only in her
+cases) and a *closed* case allows reading its record and report, nothing else; the rule is here, and :meth:`patriline.casework.Session.authorize`
 is the one place that applies it.
 """
 
@@ -33,7 +35,16 @@ from patriline.errors import AccessDenied
 from patriline.store.access import Actor, Case
 from patriline.store.schema import ROLES
 
-__all__ = ["ACTIONS", "CASE_ACTIONS", "PERMISSIONS", "ROLES", "Action", "check"]
+__all__ = [
+    "ACTIONS",
+    "ANY_CASE_ROLES",
+    "CASE_ACTIONS",
+    "CLOSED_CASE_ACTIONS",
+    "PERMISSIONS",
+    "ROLES",
+    "Action",
+    "check",
+]
 
 
 class Action(StrEnum):
@@ -51,6 +62,8 @@ class Action(StrEnum):
     USER_ADMIN = "user_admin"
     CASE_OPEN = "case_open"
     CASE_APPROVE = "case_approve"
+    CASE_CLOSE = "case_close"
+    APPROVAL_REQUEST = "approval_request"
     STATS = "stats"
 
 
@@ -65,6 +78,8 @@ _ANALYST = {
     Action.EXPAND,
     Action.EXPORT,
     Action.CASE_OPEN,
+    Action.CASE_CLOSE,
+    Action.APPROVAL_REQUEST,
     Action.STATS,
 }
 _SUPERVISOR = _ANALYST | {Action.CASE_APPROVE, Action.EXPUNGE, Action.RETENTION, Action.AUDIT_READ}
@@ -79,7 +94,23 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
 
 #: Actions that must name a case (searching people and reading who they are).
 CASE_ACTIONS: frozenset[Action] = frozenset(
-    {Action.SEARCH_EXACT, Action.SEARCH_FAMILIAL, Action.READ_IDENTITY, Action.EXPAND}
+    {
+        Action.SEARCH_EXACT,
+        Action.SEARCH_FAMILIAL,
+        Action.READ_IDENTITY,
+        Action.EXPAND,
+        Action.CASE_CLOSE,
+        Action.APPROVAL_REQUEST,
+    }
+)
+
+
+#: Roles that act in any case; every other role acts only in the cases its user opened.
+ANY_CASE_ROLES: frozenset[str] = frozenset({"supervisor", "admin"})
+
+#: What a closed case still allows: reading its record, its audit entries and its report.
+CLOSED_CASE_ACTIONS: frozenset[Action] = frozenset(
+    {Action.STATS, Action.EXPORT, Action.AUDIT_READ}
 )
 
 
@@ -102,6 +133,19 @@ def check(actor: Actor, action: str, case: Case | None, *, case_name: str | None
     allowed = PERMISSIONS.get(actor.role, frozenset())
     if act not in allowed:
         raise AccessDenied(f"user {actor.name!r} (role {actor.role}) may not {act}")
+    if case is not None:
+        # Ownership: an analyst acts only in the cases she opened (supervisors and
+        # admins in any case); a closed case allows reading its record and report only.
+        if actor.role not in ANY_CASE_ROLES and case.opened_by != actor.name:
+            raise AccessDenied(
+                f"case {case.id!r} was opened by another user; user {actor.name!r} "
+                f"(role {actor.role}) may {act} only in cases she opened"
+            )
+        if case.closed and act not in CLOSED_CASE_ACTIONS:
+            raise AccessDenied(
+                f"case {case.id!r} is closed (by {case.closed_by} at {case.closed_at}); "
+                f"no {act} in it"
+            )
     if act in CASE_ACTIONS:
         if case is None:
             if case_name:
