@@ -23,8 +23,9 @@ SHA-256) and the bounds searched within, expires and is used up
 
 The rows the policy reads (:class:`~patriline.store.Actor`, :class:`~patriline.store.Case`,
 approvals) are the store's; a case is *owned* by its opener (an analyst acts only in her
-cases) and a *closed* case allows reading its record and report, nothing else; the rule is here, and :meth:`patriline.casework.Session.authorize`
-is the one place that applies it.
+cases; reading aggregates and the audit log is not acting in a case) and a *closed* case
+allows reading its record and report, nothing else. The rule is here, and
+:meth:`patriline.casework.Session.authorize` is the one place that applies it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "CASE_ACTIONS",
     "CLOSED_CASE_ACTIONS",
     "PERMISSIONS",
+    "READ_ACTIONS",
     "ROLES",
     "Action",
     "check",
@@ -109,9 +111,10 @@ CASE_ACTIONS: frozenset[Action] = frozenset(
 ANY_CASE_ROLES: frozenset[str] = frozenset({"supervisor", "admin"})
 
 #: What a closed case still allows: reading its record, its audit entries and its report.
-CLOSED_CASE_ACTIONS: frozenset[Action] = frozenset(
-    {Action.STATS, Action.EXPORT, Action.AUDIT_READ}
-)
+CLOSED_CASE_ACTIONS: frozenset[Action] = frozenset({Action.STATS, Action.EXPORT, Action.AUDIT_READ})
+
+#: Reads that are not acting in a case (aggregates, the audit log): no ownership rule.
+READ_ACTIONS: frozenset[Action] = frozenset({Action.STATS, Action.AUDIT_READ})
 
 
 def action_of(action: str) -> Action:
@@ -136,7 +139,11 @@ def check(actor: Actor, action: str, case: Case | None, *, case_name: str | None
     if case is not None:
         # Ownership: an analyst acts only in the cases she opened (supervisors and
         # admins in any case); a closed case allows reading its record and report only.
-        if actor.role not in ANY_CASE_ROLES and case.opened_by != actor.name:
+        if (
+            actor.role not in ANY_CASE_ROLES
+            and act not in READ_ACTIONS
+            and case.opened_by != actor.name
+        ):
             raise AccessDenied(
                 f"case {case.id!r} was opened by another user; user {actor.name!r} "
                 f"(role {actor.role}) may {act} only in cases she opened"

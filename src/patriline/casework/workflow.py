@@ -35,7 +35,7 @@ import re
 import secrets
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +155,7 @@ def request_approval(
         raise InputError("a request names its trace (a haplotype string)", field="trace")
     try:
         h = parse_haplotype_string(trace)
-    except ValueError as exc:
+    except (ValueError, KeyError) as exc:
         raise InputError(f"trace: {exc}", field="trace") from None
     policy = search_policy()
     if max_mismatches is None and max_steps is None:
@@ -185,7 +185,7 @@ def request_approval(
     terms = {
         "case_id": c.id,
         "kind": kind,
-        "trace": h.canonical() if hasattr(h, "canonical") else trace,
+        "trace": str(h),
         "trace_sha256": digest,
         "max_mismatches": max_mismatches,
         "max_steps": max_steps,
@@ -278,8 +278,7 @@ def decide_request(
             max_mismatches=got.max_mismatches,
             max_steps=got.max_steps,
             min_loci=got.min_loci,
-            request_id=got.id,
-            decision_reason=why,
+            request=(got.id, why),
         )
         done = _rows.find_request(session.store, got.id)
         assert done is not None
@@ -309,9 +308,7 @@ def withdraw_request(
     entry = session.entry(
         "approval_withdraw", case=got.case_id, params={"request": got.id, "reason": why}
     )
-    return _rows.withdraw_request(
-        session.store, got.id, by=session.user, reason=why, entry=entry
-    )
+    return _rows.withdraw_request(session.store, got.id, by=session.user, reason=why, entry=entry)
 
 
 # ====================================================================== jobs
@@ -325,14 +322,13 @@ class JobCancelled(PatrilineError):
 
 @dataclass
 class _Live:
-    """A job running in this process: its thread, cancel flag and live progress."""
+    """A job running in this process: its thread, cancel flag and live progress (on
+    SQLite the row cannot be written while the import holds the one write lock)."""
 
     thread: threading.Thread | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
-    status: str = "queued"
     done: int = 0
     total: int | None = None
-    updates: int = 0
 
 
 _LIVE: dict[str, _Live] = {}
@@ -340,18 +336,19 @@ _LIVE_LOCK = threading.Lock()
 
 
 def _visible(session: Session, job_id: str) -> Job:
-    """The job row if the user may see it (its user, or an admin), else NotFound."""
-    role = session.role()
+    """The job row if the user may see it (its user, or an admin), else NotFound; a
+    running job of this process shows its live progress."""
     got = _rows.find_job(session.store, str(job_id))
-    if got is None or (got.user != session.user and role != "admin"):
+    if got is None or (got.user != session.user and session.role() != "admin"):
         raise NotFound(f"no job {job_id!r}")
     live = _LIVE.get(got.id)
     if live is not None and not got.finished:
-        got = Job(
-            got.id, got.kind, got.user, got.case_id, live.status, max(got.done, live.done),
-            live.total if live.total is not None else got.total,
-            got.cancel_requested or live.cancel.is_set(), got.created_at,
-        )  # fmt: skip
+        got = replace(
+            got,
+            done=max(got.done, live.done),
+            total=live.total if live.total is not None else got.total,
+            cancel_requested=got.cancel_requested or live.cancel.is_set(),
+        )
     return got
 
 
@@ -359,7 +356,7 @@ def start_import_job(
     session: Session,
     path: str | Path,
     *,
-    category: str | None,
+    category: str | None = None,
     lenient: bool = False,
     format: str | None = None,
     case: str | None = None,
@@ -367,11 +364,12 @@ def start_import_job(
     """Start importing ``path`` in a background thread; the queued :class:`Job`.
 
     The import is :meth:`Session.import_file` (atomic unless ``lenient``) by the same
-    user, through its own connection to the store (``session.store.url``). Its progress
-    (``done`` of ``total`` rows written) goes to the job row; :func:`cancel_job` makes it
-    roll back at the next progress step (status ``cancelled``, nothing stored). A failed
-    import: status ``failed`` and ``error`` the error's ``to_dict()`` (file, line,
-    locus, value …). Done: ``result`` is ``{"summary": …, "validation": …}``.
+    user, through its own connection to the store. Its progress (``done`` of ``total``
+    rows) goes to the job row (on SQLite, whose one writer is the import, to this
+    process's live figures until the import ends); :func:`cancel_job` makes it roll back
+    at the next progress step (status ``cancelled``, nothing stored). A failed import:
+    status ``failed`` and ``error`` the error's ``to_dict()`` (file, line, locus, value
+    …), nothing stored. Done: ``result`` is ``{"summary": …, "validation": …}``.
     """
     session.authorize(Action.IMPORT, case)
     if case is not None and _cases.find_case(session.store, case) is None:
@@ -382,9 +380,12 @@ def start_import_job(
     job_id = "job_" + secrets.token_hex(8)
     row = _rows.insert_job(session.store, job_id, kind="import", user=session.user, case_id=case)
     live = _Live()
-    args = (session.store.url, session.user, session.via, job_id, p, category, lenient, format)
     live.thread = threading.Thread(
-        target=_run_import, args=(live, *args), name=f"patriline-{job_id}", daemon=True
+        target=_run_import,
+        args=(live, session.store.url, session.user, session.via, job_id, p),
+        kwargs={"category": category, "lenient": lenient, "format": format},
+        name=f"patriline-{job_id}",
+        daemon=True,
     )
     with _LIVE_LOCK:
         _LIVE[job_id] = live
@@ -399,6 +400,7 @@ def _run_import(
     via: str,
     job_id: str,
     path: Path,
+    *,
     category: str | None,
     lenient: bool,
     format: str | None,
@@ -408,12 +410,8 @@ def _run_import(
     from patriline.store import Database
     from patriline.store.audit import now
 
-    try:
-        db = Database.open(url)
-    except PatrilineError as exc:  # pragma: no cover - the store was open a moment ago
-        live.status = "failed"
-        return _finish_without_store(live, exc)
-    # PostgreSQL: the row can be written while the import holds the store's write lock;
+    db = Database.open(url)
+    # PostgreSQL: the row is written while the import holds the store's write lock;
     # SQLite has one writer, so there the row gets the figures when the import ends.
     rows_live = db.dialect == "postgresql"
     try:
@@ -428,13 +426,12 @@ def _run_import(
             return False
 
         def progress(done: int, total: int) -> None:
-            live.done, live.total, live.updates = done, total, live.updates + 1
+            live.done, live.total = done, total
             if rows_live:
                 _rows.job_update(db, job_id, done=done, total=total)
             if cancelled():
                 raise JobCancelled(f"job {job_id} was cancelled; nothing was imported")
 
-        live.status = "running"
         _rows.job_update(db, job_id, status="running")
         try:
             if cancelled():
@@ -443,7 +440,6 @@ def _run_import(
                 path, format=format, lenient=lenient, category=category, progress=progress
             )
         except JobCancelled as exc:
-            live.status = "cancelled"
             js.audit(
                 Action.IMPORT,
                 params={"file": str(path), "job": job_id, "lenient": lenient},
@@ -454,19 +450,15 @@ def _run_import(
                 done=live.done, total=live.total, error=exc.to_dict(),
             )  # fmt: skip
             return
-        except PatrilineError as exc:
-            live.status = "failed"
+        except PatrilineError as exc:  # refused and audited by the import: nothing stored
             _rows.job_update(
                 db, job_id, status="failed", finished_at=now(), done=live.done,
                 total=live.total, error=exc.to_dict(),
             )  # fmt: skip
             return
         except Exception as exc:  # a bug: reported as such, never lost in the thread
-            live.status = "failed"
             err = InternalError(f"the import job failed unexpectedly: {type(exc).__name__}: {exc}")
-            _rows.job_update(
-                db, job_id, status="failed", finished_at=now(), error=err.to_dict()
-            )
+            _rows.job_update(db, job_id, status="failed", finished_at=now(), error=err.to_dict())
             return
         result = {
             "summary": {**summary.to_dict(), "batch_id": summary.batch_id},
@@ -480,18 +472,15 @@ def _run_import(
                 ],
             },
         }
-        total = live.total if live.total is not None else summary.added
-        live.status = "done"
+        total = live.total if live.total is not None else summary.rows
         _rows.job_update(
             db, job_id, status="done", finished_at=now(), done=live.done or total, total=total,
             result=result,
         )  # fmt: skip
     finally:
+        with _LIVE_LOCK:
+            _LIVE.pop(job_id, None)
         db.close()
-
-
-def _finish_without_store(live: _Live, exc: PatrilineError) -> None:  # pragma: no cover
-    live.status = "failed"
 
 
 def job(session: Session, job_id: str) -> Job:
@@ -501,9 +490,11 @@ def job(session: Session, job_id: str) -> Job:
 
 def list_jobs(session: Session) -> list[Job]:
     """The user's jobs (every job for an admin), newest first."""
-    role = session.role()
-    rows = _rows.list_jobs(session.store, user=None if role == "admin" else session.user)
-    return [_visible(session, r.id) for r in rows]
+    admin = session.role() == "admin"
+    return [
+        _visible(session, r.id)
+        for r in _rows.list_jobs(session.store, user=None if admin else session.user)
+    ]
 
 
 def cancel_job(session: Session, job_id: str) -> Job:
@@ -515,9 +506,9 @@ def cancel_job(session: Session, job_id: str) -> Job:
     live = _LIVE.get(got.id)
     if live is not None:
         live.cancel.set()
-        if session.store.dialect == "postgresql":
-            _rows.job_update(session.store, got.id, cancel_requested=True)
-    else:  # running in another process: it reads the row at its next step
+    if live is None or session.store.dialect == "postgresql":
+        # another process runs it (it reads the row at its next step); on SQLite the row
+        # is written once the import has let go of the write lock
         _rows.job_update(session.store, got.id, cancel_requested=True)
     return _visible(session, job_id)
 
@@ -528,95 +519,99 @@ def wait_job(session: Session, job_id: str, timeout: float | None = None) -> Job
     live = _LIVE.get(str(job_id))
     if live is not None and live.thread is not None:
         live.thread.join(timeout)
-        if not live.thread.is_alive():
-            with _LIVE_LOCK:
-                _LIVE.pop(str(job_id), None)
     return _visible(session, job_id)
 
 
 # ====================================================================== transparency
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-#: What the transparency counts: action → field of :class:`MonthCounts`.
-_COUNTED = {
-    "approval_request": "approval_requests",
-    "approval_refuse": "approvals_refused",
-    "expand": "expansions",
-    "expunge": "expungements",
-    "access_denied": "refusals",
-    "case_open": "cases_opened",
-    "case_close": "cases_closed",
-}
 
 
 @dataclass
 class MonthCounts:
     """Counts of one calendar month (UTC) of the audit log: actions, never people.
 
-    ``searches[case_type][kind]`` (kind ``exact`` or ``familial``) counts search
-    entries; ``hits`` sums their hit counts; ``approvals_granted`` counts familial
-    approvals written (``case_approve``, not revocations), ``approvals_refused`` refused
-    requests; ``expansions``, ``expungements`` (specimens expunged, by hand or by
-    retention), ``refusals`` (``access_denied``), ``approval_requests``,
+    ``searches`` counts searches (exact and familial; ``familial_searches`` the familial
+    ones, pair runs included), ``searches_by_case_type[type]`` the searches by the type
+    of their case (the purpose of the search); ``hits`` sums their hit counts;
+    ``approvals_granted`` familial approvals written (not revocations),
+    ``approvals_refused`` approval requests refused; ``approval_requests`` requests
+    made; ``refusals`` refused actions (``access_denied``); ``expansions``; ``imports``
+    (batches written); ``expungements`` (specimens expunged, by hand or by retention);
     ``cases_opened``, ``cases_closed``.
     """
 
     month: str
-    searches: dict[str, dict[str, int]] = field(default_factory=dict)
+    searches: int = 0
+    familial_searches: int = 0
+    searches_by_case_type: dict[str, int] = field(default_factory=dict)
     hits: int = 0
     approvals_granted: int = 0
     approvals_refused: int = 0
     approval_requests: int = 0
-    expansions: int = 0
-    expungements: int = 0
     refusals: int = 0
+    expansions: int = 0
+    imports: int = 0
+    expungements: int = 0
     cases_opened: int = 0
     cases_closed: int = 0
 
-    @property
-    def total_searches(self) -> int:
-        return sum(n for kinds in self.searches.values() for n in kinds.values())
-
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "total_searches": self.total_searches}
+        return {**self.__dict__, "searches_by_case_type": dict(self.searches_by_case_type)}
+
+
+#: action → counter of :class:`MonthCounts` (one an entry).
+_COUNTED = {
+    "approval_request": "approval_requests",
+    "approval_refuse": "approvals_refused",
+    "expand": "expansions",
+    "access_denied": "refusals",
+    "case_open": "cases_opened",
+    "case_close": "cases_closed",
+}
+
+
+def _count(mc: MonthCounts, e: Any, types: dict[str, str]) -> None:
+    action, params, result = e.action, e.params, e.result
+    if action in ("search_exact", "search_familial"):
+        mc.searches += 1
+        if action == "search_familial":
+            mc.familial_searches += 1
+        ctype = types.get(e.case, "criminal") if e.case else "none"
+        mc.searches_by_case_type[ctype] = mc.searches_by_case_type.get(ctype, 0) + 1
+        hits = result.get("hits", result.get("pairs"))
+        if isinstance(hits, int) and not isinstance(hits, bool):
+            mc.hits += hits
+    elif action == "case_approve":
+        if params.get("familial") and not params.get("revoke"):
+            mc.approvals_granted += 1
+    elif action == "import":
+        if isinstance(params.get("batch"), int):
+            mc.imports += 1
+    elif action in ("expunge", "retention"):
+        if "specimen" in params:  # one entry a specimen (a retention run adds a summary)
+            mc.expungements += 1
+    elif action in _COUNTED:
+        name = _COUNTED[action]
+        setattr(mc, name, getattr(mc, name) + 1)
 
 
 def transparency(session: Session, *, month: str | None = None) -> list[MonthCounts]:
     """Monthly aggregate counts from the audit log (one :class:`MonthCounts` a month, the
-    oldest first; ``month`` ``"YYYY-MM"``: that month only). ``stats``; audited.
+    oldest first; ``month`` ``"YYYY-MM"``: that month only, zero counts if nothing
+    happened). ``stats`` (every role); audited.
 
-    Counts of actions, not of people: no names, no case IDs, no profile data; counts
-    are not suppressed when small (docs/safeguards.md §Transparency).
+    Counts of actions, not of people: no names, no case IDs, no profile data.
     """
-    from patriline.store.workflow import audit_counts_rows
-
     if month is not None and not _MONTH.match(month):
         raise InputError(f"month must be YYYY-MM (got {month!r})", field="month", value=month)
     session.authorize(Action.STATS)
-    entries, types = audit_counts_rows(session.store, month)
-    out: dict[str, MonthCounts] = {}
-    for at, action, case_id, params, result in entries:
-        m = at[:7]
-        mc = out.setdefault(m, MonthCounts(m))
-        if action in ("search_exact", "search_familial"):
-            kind = "familial" if action == "search_familial" else "exact"
-            ctype = types.get(case_id or "", "criminal") if case_id else "none"
-            by = mc.searches.setdefault(ctype, {"exact": 0, "familial": 0})
-            by[kind] += 1
-            hits = result.get("hits", result.get("pairs"))
-            if isinstance(hits, int) and not isinstance(hits, bool):
-                mc.hits += hits
-        elif action == "case_approve":
-            if params.get("familial") and not params.get("revoke"):
-                mc.approvals_granted += 1
-        elif action == "expunge" or (action == "retention" and "removed" in result):
-            if action == "expunge":
-                mc.expungements += 1
-            else:
-                removed = result.get("removed")
-                mc.expungements += len(removed) if isinstance(removed, list) else 0
-        elif action in _COUNTED:
-            name = _COUNTED[action]
-            setattr(mc, name, getattr(mc, name) + 1)
+    types = {c.id: c.case_type for c in _cases.list_cases(session.store)}
+    out: dict[str, MonthCounts] = {} if month is None else {month: MonthCounts(month)}
+    for e in session.store.read_audit():
+        m = e.at[:7]
+        if month is not None and m != month:
+            continue
+        _count(out.setdefault(m, MonthCounts(m)), e, types)
     got = [out[m] for m in sorted(out)]
     session.audit(
         Action.STATS,
@@ -655,7 +650,9 @@ class PairsSummary:
         return d
 
 
-def _active_pairs(session: Session, max_mismatches: int, min_loci: int) -> tuple[Any, Any, set[str]]:
+def _active_pairs(
+    session: Session, max_mismatches: int, min_loci: int
+) -> tuple[Any, Any, set[str]]:
     from patriline.casework.searching import _active, open_index
 
     idx = open_index(session.store)

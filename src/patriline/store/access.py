@@ -93,9 +93,7 @@ class Case:
 
     def to_dict(self) -> dict[str, object]:
         """The case as plain data (its live approval as a dict)."""
-        out: dict[str, object] = {
-            k: v for k, v in self.__dict__.items() if k != "approval"
-        }
+        out: dict[str, object] = {k: v for k, v in self.__dict__.items() if k != "approval"}
         out["approval"] = self.approval.to_dict() if self.approval else None
         out["closed"] = self.closed
         return out

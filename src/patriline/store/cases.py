@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from patriline.errors import ConflictError, NotFound
 from patriline.store import audit as _audit
 from patriline.store.access import Approval, Case
-from patriline.store.schema import approvals, audit_log, cases
+from patriline.store.schema import approval_requests, approvals, audit_log, cases
 
 if TYPE_CHECKING:
     from patriline.store.database import Database
@@ -142,16 +142,21 @@ def insert_case(
     return Case(case, purpose, legal_basis, opened_by, at, case_type=case_type)
 
 
-def close_case(db: Database, case: str, *, closed_by: str, reason: str, entry: _audit.AuditRecord) -> Case:
-    """Close ``case``: write the close columns, revoke its live approvals and append
-    ``entry`` (bound to the case row, with the count revoked) in one transaction.
+def close_case(
+    db: Database, case: str, *, closed_by: str, reason: str, entry: _audit.AuditRecord
+) -> Case:
+    """Close ``case``: write the close columns, revoke its live approvals, withdraw its
+    pending approval requests and append ``entry`` (bound to the case row, with the
+    counts) in one transaction.
     :class:`NotFound` / :class:`ConflictError` (already closed)."""
     with db.write() as conn:
         c = load_case(conn, case)
         if c is None:
             raise NotFound(f"no case {case!r}")
         if c.closed:
-            raise ConflictError(f"case {case!r} is already closed (by {c.closed_by} at {c.closed_at})")
+            raise ConflictError(
+                f"case {case!r} is already closed (by {c.closed_by} at {c.closed_at})"
+            )
         at = _audit.now()
         conn.execute(
             update(cases)
@@ -163,8 +168,16 @@ def close_case(db: Database, case: str, *, closed_by: str, reason: str, entry: _
             .where(approvals.c.case_id == case, approvals.c.revoked.is_(False))
             .values(revoked=True)
         ).rowcount
+        w = conn.execute(
+            update(approval_requests)
+            .where(approval_requests.c.case_id == case, approval_requests.c.status == "pending")
+            .values(status="withdrawn", decided_by=closed_by, decided_at=at, decision_reason=reason)
+        ).rowcount
         _audit.append_record(
-            conn, entry.but(result={"revoked": int(n)}, bind=[("cases", case)])
+            conn,
+            entry.but(
+                result={"revoked": int(n), "requests_withdrawn": int(w)}, bind=[("cases", case)]
+            ),
         )
         closed = load_case(conn, case)
     assert closed is not None
