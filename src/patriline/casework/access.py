@@ -102,7 +102,6 @@ CASE_ACTIONS: frozenset[Action] = frozenset(
         Action.READ_IDENTITY,
         Action.EXPAND,
         Action.CASE_CLOSE,
-        Action.APPROVAL_REQUEST,
     }
 )
 

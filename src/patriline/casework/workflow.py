@@ -143,7 +143,12 @@ def request_approval(
         )
     why = _required(reason, "reason")
     c = session.authorize(Action.APPROVAL_REQUEST, case)
-    assert c is not None
+    if c is None:
+        raise session.refuse(
+            Action.APPROVAL_REQUEST,
+            case,
+            f"an approval request needs an open case; case {case!r} does not exist",
+        )
     if c.opened_by != session.user:
         raise session.refuse(
             Action.APPROVAL_REQUEST,
