@@ -6,6 +6,7 @@ counts and pair aggregates. SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable
+import json
 from pathlib import Path
 from typing import Any
 
@@ -379,3 +380,73 @@ def test_transparency__counts_what_was_done(lab_fixture: Any, tmp_path: Path) ->
         Session(db, "aud").transparency(month="2026-13")
     assert Session(db, "aud").transparency(month="1999-01")[0].searches == 0
     assert Session(db, "admin").verify_audit().ok
+
+
+# ---------------------------------------------------------------- pairs
+@pytest.fixture
+def grid_fixture(lab_fixture: Any) -> Any:
+    """120 profiles on a 10 x 12 grid of two loci, plus duplicates: dup1 and dup2 of g0,
+    dup3 of g5 (123 profiles besides the fixture's three)."""
+    db = lab_fixture
+    Session(db, "admin").expunge("cousin", "test")  # only the grid is stored
+    Session(db, "admin").expunge("son", "test")
+    Session(db, "admin").expunge("father", "test")
+    grid = {f"g{i}": profile(DYS19=str(10 + i % 10), DYS390=str(20 + i // 10)) for i in range(120)}
+    grid |= {"dup1": grid["g0"], "dup2": grid["g0"], "dup3": grid["g5"]}
+    Session(db, "ann").import_records([record(k, v) for k, v in grid.items()])
+    Session(db, "admin").open_case("QC1", purpose="p", legal_basis="b", case_type="quality_control")
+    Session(db, "admin").open_case("CR1", purpose="p", legal_basis="b")
+    return db
+
+
+def test_pairs_summary__aggregates_only(grid_fixture: Any) -> None:
+    db = grid_fixture
+    got = Session(db, "aud").pairs_summary(max_mismatches=1)
+    assert (got.profiles, got.pairs) == (123, 1266)
+    assert got.pairs_by_mismatches == {0: 4, 1: 1262}
+    assert got.clusters == {123: 1} and got.exposure == 1.0
+    exact = Session(db, "ann").pairs_summary(max_mismatches=0)
+    assert exact.pairs_by_mismatches == {0: 4}
+    assert exact.clusters == {1: 118, 2: 1, 3: 1} and exact.profiles_in_clusters == 5
+    text = json.dumps(exact.to_dict())
+    assert '"g0"' not in text and "dup" not in text
+    last = db.read_audit()[-1]
+    assert last.action == "stats" and last.params["pairs_summary"] is True
+    assert "dup" not in json.dumps(last.result)
+
+
+def test_pairs_summary__small_store_refused(lab_fixture: Any) -> None:
+    with pytest.raises(AccessDenied, match="needs at least 100"):
+        Session(lab_fixture, "aud").pairs_summary(max_mismatches=1)
+
+
+def test_duplicate_pairs__admin_in_quality_control_case_only(grid_fixture: Any) -> None:
+    db = grid_fixture
+    admin = Session(db, "admin")
+    got = admin.duplicate_pairs("QC1")
+    assert sorted((p["a"], p["b"]) for p in got.pairs) == [
+        ("dup1", "dup2"),
+        ("dup1", "g0"),
+        ("dup2", "g0"),
+        ("dup3", "g5"),
+    ]
+    assert admin.pairs("QC1", max_mismatches=0).pairs == got.pairs  # the old use case
+    Session(db, "sue").open_case("QC2", purpose="p", legal_basis="b", case_type="quality_control")
+    n = len(_denials(db))
+    with pytest.raises(AccessDenied, match="quality_control case"):
+        admin.duplicate_pairs("CR1")
+    with pytest.raises(AccessDenied, match="for an admin"):
+        Session(db, "sue").duplicate_pairs("QC2")
+    with pytest.raises(AccessDenied, match="opened by another"):
+        Session(db, "ann").duplicate_pairs("QC1")
+    # a bulk map of who is related to whom is not built, whoever asks
+    with pytest.raises(AccessDenied, match="not built"):
+        admin.pairs("QC1", max_mismatches=1)
+    assert len(_denials(db)) == n + 4
+    admin.close_case("QC1", "reviewed")
+    with pytest.raises(AccessDenied, match="is closed"):
+        admin.duplicate_pairs("QC1")
+    entry = [e for e in db.read_audit() if e.params.get("duplicates")][-1]
+    assert entry.action == "search_exact" and entry.case == "QC1"
+    assert entry.result["returned"] == ["dup1", "dup2", "dup3", "g0", "g5"]
+    assert admin.verify_audit().ok

@@ -578,7 +578,8 @@ class Session:
         )  # fmt: skip
 
     def pairs(self, case: str, *, max_mismatches: int = 2, min_loci: int = 9) -> PairResult:
-        """All pairs within the bounds: :func:`.searching.pairs`."""
+        """Exact duplicates only (``max_mismatches=0``; an admin in a quality_control
+        case); a bulk pair list is refused: :func:`.searching.pairs`."""
         from patriline.casework import searching
 
         return searching.pairs(self, case, max_mismatches=max_mismatches, min_loci=min_loci)

@@ -634,6 +634,7 @@ class PairsSummary:
 
     Two active profiles are linked when they differ at no more than ``max_mismatches``
     locus copies of at least ``min_loci`` compared; a cluster is a connected group.
+    ``pairs_by_mismatches[k]`` counts the linked pairs that differ at ``k`` locus copies;
     ``clusters[size]`` is how many clusters have that many profiles (size 1: a profile
     with no relative within the bound); ``profiles_in_clusters`` the profiles in clusters
     of two or more; ``exposure`` their share of ``profiles`` (the share of stored men a
@@ -644,6 +645,7 @@ class PairsSummary:
     min_loci: int
     profiles: int
     pairs: int
+    pairs_by_mismatches: dict[int, int]
     clusters: dict[int, int]
     profiles_in_clusters: int
     exposure: float
@@ -652,6 +654,7 @@ class PairsSummary:
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["clusters"] = {str(k): v for k, v in sorted(self.clusters.items())}
+        d["pairs_by_mismatches"] = {str(k): v for k, v in self.pairs_by_mismatches.items()}
         return d
 
 
@@ -700,9 +703,11 @@ def pairs_summary(
         return x
 
     n_pairs = 0
-    for a, b in zip(found.a, found.b, strict=True):
+    by_mm: Counter[int] = Counter()
+    for a, b, m in zip(found.a, found.b, found.mismatches, strict=True):
         if a in active and b in active:
             n_pairs += 1
+            by_mm[int(m)] += 1
             ra, rb = root(a), root(b)
             if ra != rb:
                 parent[ra] = rb
@@ -715,12 +720,13 @@ def pairs_summary(
     from patriline.provenance import document as provenance_document
 
     prov = provenance_document(
-        "pairs_summary",
-        {"max_mismatches": max_mismatches, "min_loci": loci},
+        "pairs",  # the schema's kind; the parameters say it is the summary
+        {"summary": True, "max_mismatches": max_mismatches, "min_loci": loci},
         inputs={"store_change_seq": idx.seq, "index": {"rows": idx.n_rows, "active": idx.n_active}},
     ) | {"engine": "pigeonhole pairs"}
     summary = PairsSummary(
-        max_mismatches, loci, len(profiles), n_pairs, dict(sorted(dist.items())),
+        max_mismatches, loci, len(profiles), n_pairs,
+        {k: by_mm.get(k, 0) for k in range(max_mismatches + 1)}, dict(sorted(dist.items())),
         in_clusters, in_clusters / len(profiles) if profiles else 0.0, prov,
     )  # fmt: skip
     session.audit(
@@ -771,8 +777,8 @@ def duplicate_pairs(session: Session, case: str, *, min_loci: int | None = None)
         if a in active and b in active
     ]
     prov = provenance_document(
-        "duplicate_pairs",
-        {"max_mismatches": 0, "min_loci": loci},
+        "pairs",
+        {"duplicates": True, "max_mismatches": 0, "min_loci": loci},
         inputs={"store_change_seq": idx.seq, "index": {"rows": idx.n_rows, "active": idx.n_active}},
     ) | {"engine": "pigeonhole pairs"}
     returned = sorted({r["a"] for r in rows} | {r["b"] for r in rows})
