@@ -5,8 +5,8 @@ counts and pair aggregates. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

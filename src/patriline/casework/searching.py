@@ -29,7 +29,6 @@ from filelock import FileLock
 
 from patriline.errors import AccessDenied, InputError, NotFound
 from patriline.haplotype import Haplotype
-from patriline.provenance import document as provenance_document
 from patriline.search._index_files import IndexCorruptError, current_generation, remove_stale
 from patriline.search.api import (
     PairResult,
