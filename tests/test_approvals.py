@@ -57,7 +57,7 @@ def _denied(db: Any) -> list[Any]:
 
 def test_migration__head_has_the_approvals_table(cases_fixture: Any) -> None:
     with cases_fixture.read() as conn:
-        assert migrate.current_revision(conn) == migrate.head_revision() == "0004"
+        assert migrate.current_revision(conn) == migrate.head_revision() == "0005"
         assert conn.execute(approvals.select()).all() == []
 
 

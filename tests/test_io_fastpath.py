@@ -23,7 +23,7 @@ from patriline.io import read, read_encoded
 HEADER = ["id", "kit", "DYS19", "DYS385", "DYS458", "category", "dyf387s1", "DYS390"]
 CELLS = ["14", " 15 ", "13.2", "15.2", "", "NA", "OL", "null", "999", "-3", "15.7", "x",
          '"11,14"', '"11, 14"', "12", '"14,15"', '"11,12,13"', '" 16 "', "35", '"35,37"',
-         "24", "0", '"a""b"', "1,2"]  # fmt: skip
+         "24", "0", '"a""b"', "1,2", '"11,-"', '"11,NA"', '"35,-"', '"11,-,-"']  # fmt: skip
 KITS = ["", "", "yfiler_plus", " Yfiler Plus ", "minimal", "yfilre"]
 IDS = ["A", "B", "C", "A", "", " D ", '"E,1"', '" F "', "G"]
 

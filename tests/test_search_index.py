@@ -52,8 +52,9 @@ def alleles(draw: st.DrawFn, locus: str) -> Allele:
             AlleleKind.VALUE,
             tuple(draw(st.lists(value, min_size=spec.copies + 1, max_size=spec.copies + 1))),
         )
-    if kind == "partial" and spec.copies == 3:
-        return Allele(AlleleKind.VALUE, tuple(draw(st.lists(value, min_size=2, max_size=2))))
+    if kind == "partial" and spec.copies > 1:  # a copy not called: DYS385 = 11,- (issue 14)
+        n = draw(st.integers(1, spec.copies - 1))
+        return Allele(AlleleKind.VALUE, tuple(draw(st.lists(value, min_size=n, max_size=n))))
     return Allele(
         AlleleKind.VALUE, tuple(draw(st.lists(value, min_size=spec.copies, max_size=spec.copies)))
     )

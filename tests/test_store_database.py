@@ -18,7 +18,7 @@ def test_create__twice_is_a_conflict(store_url_fixture: str) -> None:
         Database.create(store_url_fixture, "admin")
     with Database.open(store_url_fixture) as db:
         assert (
-            db.info().revision == migrate.head_revision() == "0004"
+            db.info().revision == migrate.head_revision() == "0005"
         )  # 0002 approvals, 0003 audit guard
         assert [(a.name, a.role) for a in db.users()] == [("admin", "admin")]
 

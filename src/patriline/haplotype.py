@@ -14,9 +14,15 @@ Conventions
   compared on the difference segment ``II − I``, so a single mutation in the DYS389I
   part counts once (at DYS389I), not twice.
 * **Multi-copy loci** (DYS385a/b, DYF387S1a/b, DYF399S1 ...) are unordered: values are
-  kept sorted; a single value at a multi-copy locus means every copy has it
-  (``DYS385 = 11`` is ``11,11``). Mismatches are counted per copy, as kit marker counts
-  do (Yfiler Plus = 27 markers), under the best pairing of copies.
+  kept sorted; a single value in a whole-locus cell means every copy has it
+  (``DYS385 = 11`` is ``11,11``: one peak, a homozygote as kits report it). Mismatches
+  are counted per copy, as kit marker counts do (Yfiler Plus = 27 markers), under the
+  best pairing of copies.
+* **Partly typed multi-copy loci.** A copy that was not called (``DYS385a = 11`` with
+  ``DYS385b`` empty, or the cell ``11,-``) stays missing: the allele holds fewer values
+  than the locus has copies and is written ``11,-``. It is compared on the copies it
+  has (paired with the closest copy of the other profile) and never counts as a
+  mismatch for the copy it lacks.
 * **Allele kinds**: value(s), null (deletion), off-ladder (``OL``: kept, never counted
   as a match or mismatch), missing (not typed or dropped out). A single-copy locus with
   two values is a duplication; it is kept, and compares equal only to the same
@@ -158,6 +164,21 @@ class Allele:
             return ",".join(format_tenths(v) for v in self.values)
         return {"null": "null", "ol": "OL", "missing": ""}[self.kind.value]
 
+    def partial(self, copies: int) -> bool:
+        """True for values at fewer than ``copies`` copies of a multi-copy locus (a copy
+        not called: ``DYS385 = 11,-``)."""
+        return self.kind is AlleleKind.VALUE and len(self.values) < copies
+
+    def text(self, copies: int) -> str:
+        """The allele as written at a locus of ``copies`` copies: as :meth:`__str__`,
+        with ``-`` for each copy not called (``11,-``), so that it reads back the same
+        (a lone ``11`` at DYS385 reads as ``11,11``)."""
+        if self.partial(copies):
+            return ",".join(
+                [*(format_tenths(v) for v in self.values), *["-"] * (copies - len(self.values))]
+            )
+        return str(self)
+
 
 MISSING = Allele(AlleleKind.MISSING)
 NULL = Allele(AlleleKind.NULL)
@@ -192,9 +213,13 @@ def parse_allele(text: object, locus: Locus) -> Allele:
         return OFF_LADDER
     parts = [p.strip() for p in re.split(r"[,/;]|(?<=\d)\s*-\s*(?=\d)|\s+", clean) if p.strip()]
     values = []
+    uncalled = 0
     for part in parts:
         if part.upper() in _OL_WORDS:
             return OFF_LADDER  # any off-ladder copy makes the call off-ladder
+        if part.upper() in _MISSING_WORDS:  # '11,-': a copy not called
+            uncalled += 1
+            continue
         try:
             tenths = _to_tenths(part)
         except ValueError:
@@ -207,6 +232,17 @@ def parse_allele(text: object, locus: Locus) -> Allele:
             raise AlleleError(locus.name, raw, "not a repeat number") from None
         _check_value(locus, raw, tenths)
         values.append(tenths)
+    if uncalled:
+        if not values:
+            return MISSING
+        if locus.copies == 1 or len(values) + uncalled > locus.copies:
+            raise AlleleError(
+                locus.name,
+                raw,
+                f"{len(values) + uncalled} copies given for a locus of {locus.copies}; "
+                "'-' marks a copy not called at a multi-copy locus (DYS385 = 11,-)",
+            )
+        return Allele(AlleleKind.VALUE, tuple(values))  # partly typed: stays partial
     if len(values) == 1 and locus.copies > 1:
         values = values * locus.copies  # '11' at DYS385 means 11,11
     return Allele(AlleleKind.VALUE, tuple(values))
@@ -319,8 +355,10 @@ class Haplotype:
     def to_dict(self) -> dict[str, str]:
         """``{locus: allele text}`` in catalog order."""
         order = {n: i for i, n in enumerate(_shipped().all_loci)}
+        loci = _shipped().loci
         return {
-            n: str(self.alleles[n]) for n in sorted(self.alleles, key=lambda n: order.get(n, 999))
+            n: self.alleles[n].text(loci[n].copies if n in loci else 1)
+            for n in sorted(self.alleles, key=lambda n: order.get(n, 999))
         }
 
     def __str__(self) -> str:
@@ -343,8 +381,8 @@ def _join_copies(locus: Locus, texts: list[str]) -> Allele:
     values = tuple(v for a in parsed for v in a.values)
     if not values:
         return MISSING
-    if len(values) == 1 and locus.copies > 1:
-        values = values * locus.copies
+    # Per-copy columns name each copy: a copy column left empty is a copy not called,
+    # so DYS385a = 11 with DYS385b empty stays partial (never the homozygote 11,11).
     return Allele(AlleleKind.VALUE, values)
 
 

@@ -6,7 +6,10 @@
   runs on a store or an evidence copy of it: they read the audit chain and its bound rows
   and write nothing, so they need no user of the store (a check that writes an audit
   entry of its own is :meth:`Session.verify_audit`);
-* :func:`new_identity_key` — a fresh identity key pair's private half, made locally.
+* :func:`new_identity_key` — a fresh identity key pair's private half, made locally;
+* :func:`upgrade_store` and :func:`grant_service_role` — the database owner's work on a
+  PostgreSQL server store: migrations run as the owner of the tables, the service
+  connects as a least-privileged role (``patriline.store.roles``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from pathlib import Path
 
 from patriline.store import Database
 from patriline.store.audit import Anchor, VerifyResult, read_anchors
+from patriline.store.roles import GrantReport
 
 __all__ = [
+    "GrantReport",
     "anchor_chain",
     "create_store",
+    "grant_service_role",
     "new_identity_key",
     "read_anchors",
+    "upgrade_store",
     "verify_chain",
 ]
 
@@ -48,3 +55,18 @@ def anchor_chain(url: str | Path) -> Anchor:
     """The verified head of the audit chain of the store at ``url``."""
     with Database.open(url) as store:
         return store.audit_anchor()
+
+
+def upgrade_store(owner_url: str | Path) -> tuple[str | None, str | None]:
+    """Migrate the store at ``owner_url`` (connect as its tables' owner): (from, to)."""
+    from patriline.store.roles import upgrade_store as upgrade
+
+    return upgrade(owner_url)
+
+
+def grant_service_role(owner_url: str | Path, role: str) -> GrantReport:
+    """Give PostgreSQL role ``role`` the service's least privileges on the store at
+    ``owner_url`` (see :func:`patriline.store.roles.grant_service_role`)."""
+    from patriline.store.roles import grant_service_role as grant
+
+    return grant(owner_url, role)

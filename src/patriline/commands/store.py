@@ -2,7 +2,9 @@
 
 ``init``, ``user add``, ``import``, ``case open|approve``, ``audit verify|anchor|show``,
 ``expunge``, ``retention apply``, ``info``. Each takes ``--db URL`` and ``--user NAME``
-(defaults: ``PATRILINE_DB``, ``PATRILINE_USER``, else the OS user).
+(defaults: ``PATRILINE_DB``, ``PATRILINE_USER``, else the OS user). ``db upgrade`` and
+``db grant`` are the database owner's (``--db`` is required: the owner's URL, not the
+service's).
 """
 
 from __future__ import annotations
@@ -38,6 +40,15 @@ user_app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
 case_app = typer.Typer(help="Open and approve cases.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check and read the audit log.", no_args_is_help=True)
 retention_app = typer.Typer(help="Apply retention periods.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database owner's work: migrations, and the service's least-privileged role.",
+    no_args_is_help=True,
+)
+OWNER_DB_OPTION = typer.Option(
+    ...,
+    "--db",
+    help="Store URL, connecting as the owner of its tables (postgresql://owner@host/db).",
+)
 
 
 @contextmanager
@@ -436,6 +447,42 @@ def case_show(
     )
 
 
+def db_upgrade(db: str = OWNER_DB_OPTION) -> None:
+    """Migrate the store to this version's schema, as the owner of its tables (the
+    service's role may not: it cannot run DDL)."""
+    from patriline.casework.stores import upgrade_store
+
+    before, after = upgrade_store(db)
+    if before == after:
+        typer.echo(f"store is up to date (schema revision {after})")
+    else:
+        typer.echo(f"store migrated from schema revision {before} to {after}")
+
+
+def db_grant(
+    db: str = OWNER_DB_OPTION,
+    role: str = typer.Option(
+        ..., "--role", help="The existing PostgreSQL login role the service connects as."
+    ),
+    show_sql: bool = typer.Option(False, "--sql", help="Also print the statements run."),
+) -> None:
+    """Give a PostgreSQL role the service's privileges and no more: read and write the
+    data tables, only SELECT and INSERT the audit log, only read the schema revision, no
+    DDL. Idempotent; run it again after every `db upgrade`."""
+    from patriline.casework.stores import grant_service_role
+
+    report = grant_service_role(db, role)
+    if show_sql:
+        for statement in report.statements:
+            typer.echo(statement + ";")
+    typer.echo(
+        f"role {report.role} on {report.database}.{report.schema} (tables owned by "
+        f"{report.owner}): read/write {len(report.read_write)} tables, "
+        f"append-only {', '.join(report.append_only)}, "
+        f"read-only {', '.join(report.read_only)}; no CREATE, owns nothing"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this concern's commands to app."""
     app.command()(init)
@@ -458,3 +505,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(case_app, name="case")
     app.add_typer(audit_app, name="audit")
     app.add_typer(retention_app, name="retention")
+    db_app.command("upgrade")(db_upgrade)
+    db_app.command("grant")(db_grant)
+    app.add_typer(db_app, name="db")

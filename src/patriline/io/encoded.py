@@ -288,7 +288,7 @@ def write_encoded(
         for copy in range(block.shape[1]):
             keys = (keys << 16) | (block[:, copy].astype(np.int64) + 32768)
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        texts = [_quote(_cell_text(block[f])) for f in first.tolist()]
+        texts = [_quote(_cell_text(block[f])) for f in first.tolist()]  # '11,-': partial
         col = list(map(texts.__getitem__, inverse.ravel().tolist()))
         for (r, name_), a in encoded.extras.items():
             if name_ == locus:
@@ -316,4 +316,4 @@ def _cell_text(row: np.ndarray) -> str:
 
     if int(row[0]) == EXTRA:
         return ""
-    return allele_text(_decode_cell(row))
+    return allele_text(_decode_cell(row), copies=len(row))

@@ -152,7 +152,8 @@ def write_genemapper(
                 w.writerow([r.specimen, names[0] if names else "DYS19"] + [""] * width)
             for n in typed:
                 a = alleles[n]
-                parts = allele_text(a).split(",") if a.values else [allele_text(a)]
+                text = allele_text(a, copies=catalog.locus(n).copies)
+                parts = text.split(",") if a.values else [text]
                 w.writerow([r.specimen, n, *parts] + [""] * (width - len(parts)))
             for k, v in r.fields.items():
                 if _key(k).upper() in _OTHER_MARKERS:

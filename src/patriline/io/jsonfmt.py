@@ -163,7 +163,11 @@ def write_json(
             if r.fields:
                 obj["fields"] = r.fields
             alleles = r.haplotype.alleles
-            obj["alleles"] = {n: allele_text(alleles[n]) for n in names if n in alleles}
+            obj["alleles"] = {
+                n: allele_text(alleles[n], copies=catalog.locus(n).copies)
+                for n in names
+                if n in alleles
+            }
             fh.write(json.dumps(obj, ensure_ascii=False))
             fh.write(",\n" if i < len(records) - 1 else "\n")
         fh.write("]}\n")

@@ -160,8 +160,14 @@ def read_wide(
     )
 
 
-def allele_text(allele: Allele, *, sep: str = ",", null: str = "null") -> str:
-    """An allele as written in tables: ``14``, ``15.2``, ``11,14``, ``null``, ``OL`` or ``""``."""
+def allele_text(allele: Allele, *, sep: str = ",", null: str = "null", copies: int = 1) -> str:
+    """An allele as written in tables: ``14``, ``15.2``, ``11,14``, ``null``, ``OL`` or ``""``.
+
+    At a locus of ``copies`` copies a partly typed allele is written with ``-`` for each
+    copy not called, comma-separated whatever ``sep`` (``11,-``), so it reads back
+    partial rather than as the homozygote ``11,11``."""
+    if allele.partial(copies):
+        return allele.text(copies)
     if allele.kind is AlleleKind.VALUE:
         return sep.join(format_tenths(v) for v in allele.values)
     if allele.kind is AlleleKind.NULL:
@@ -222,7 +228,8 @@ def write_table(
     if has_kit:
         header.append("kit")
     header += field_names + names
-    cache: dict[Allele, str] = {}
+    cache: dict[tuple[Allele, int], str] = {}
+    copies = {n: catalog.locus(n).copies for n in names}
     with private_open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
         w.writerow(header)
@@ -239,9 +246,10 @@ def write_table(
                 if a is None:
                     row.append("")
                     continue
-                t = cache.get(a)
+                key = (a, copies[n])
+                t = cache.get(key)
                 if t is None:
-                    t = cache[a] = allele_text(a, sep=sep, null=null)
+                    t = cache[key] = allele_text(a, sep=sep, null=null, copies=copies[n])
                 row.append(t)
             w.writerow(row)
     return len(records)

@@ -15,7 +15,9 @@ Model and assumptions (stated, see docs/pedigree.md)
   observed value − ``margin`` to the highest + ``margin``, padded so every column has
   the same number of states. A value that is not a whole number of steps from the
   reference (``15.2`` against ``15``), a null allele, off-ladder call or duplication
-  is left out at that column (a note says so).
+  is left out at that column (a note says so). A partly typed multi-copy locus
+  (``DYS385 = 11,-``) is left out for that man: the copy called cannot be placed among
+  sorted copies, and the missing copy must never count as a mutation (a note says so).
 * Rates: the catalog's per-copy rate, with its quadrature rates and weights when it is
   integrated (:func:`patriline.pedigree.priors.rate_nodes`); explicit
   ``DonorConfig.rates`` and ``rate_points`` ≤ 1 give point rates. DYS389II is the
@@ -176,6 +178,15 @@ def build_columns(
         group = len(set(groups))
         tv = column_values(trace, locus_name, locus.copies, segment) if trace else None
         per_man = {p: column_values(h, locus_name, locus.copies, segment) for p, h in typed.items()}
+        partly = [
+            p
+            for p, h in ([("the trace", trace)] if trace is not None else []) + list(typed.items())
+            if h[locus_name].partial(locus.copies)
+        ]
+        if partly:  # a copy not called cannot be placed among sorted copies: never a mismatch
+            notes.append(
+                f"{locus_name}: partly typed for {', '.join(partly)}; left out at this locus"
+            )
         for c in range(locus.copies):
             vals = {p: v[c] for p, v in per_man.items() if v is not None}
             if tv is not None:

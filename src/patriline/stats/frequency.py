@@ -144,7 +144,7 @@ def count_matches(query: Haplotype, ref: ReferenceSet, level: float = 0.95) -> C
     n = float(ref.weights[sel.typed].sum())
     _check_size(ref, n, sel.loci)
     block = ref.encoded.values[sel.cols]
-    equal = (block == sel.query_values[:, None]).all(axis=0) & sel.typed
+    equal = _equal_rows(query, ref, sel, block)
     if (sel.query_values == EXTRA).any():  # duplications: compare the kept alleles
         layout = ref.encoded.layout
         duplicated = [
@@ -160,6 +160,34 @@ def count_matches(query: Haplotype, ref: ReferenceSet, level: float = 0.95) -> C
     n_int = round(n)
     lo, hi = clopper_pearson(x, n_int, level)
     return CountEstimate(sel.loci, n_int, x, x / n_int, (lo, hi), level, sel.ignored)
+
+
+def _equal_rows(
+    query: Haplotype, ref: ReferenceSet, sel: _Selection, block: np.ndarray
+) -> np.ndarray:
+    """Reference rows (typed at every column used) that show the query's alleles.
+
+    A partly typed multi-copy locus of the query (``DYS385 = 11,-``) matches every
+    reference allele holding its values among its copies (``11,14``, ``10,11``, ``11,11``):
+    the copy not called says nothing, so it must not narrow the count (a count of the
+    exact column values would find only men lacking that copy, and overstate rarity).
+    """
+    qv = sel.query_values
+    whole = np.ones(len(qv), dtype=bool)
+    contained = np.ones(block.shape[1], dtype=bool)
+    start = 0
+    layout = ref.encoded.layout
+    for name in sel.loci:
+        width = len(range(*_span(layout, name)))
+        allele = query[name]
+        if allele.partial(width):
+            whole[start : start + width] = False
+            cells = block[start : start + width]
+            for v in set(allele.values):
+                need = allele.values.count(v)
+                contained &= (cells == v).sum(axis=0) >= need
+        start += width
+    return (block[whole] == qv[whole][:, None]).all(axis=0) & contained & sel.typed
 
 
 def kappa_estimate(query: Haplotype, ref: ReferenceSet, count: int | None = None) -> KappaEstimate:
@@ -232,6 +260,13 @@ def query_row(query: Haplotype, model: DLMixFit) -> tuple[np.ndarray, np.ndarray
             notes.append(f"{name} not typed in the query: summed over")
             continue
         copies = catalog.locus(name).copies
+        if allele.partial(copies) and len(idx) == copies:
+            notes.append(
+                f"{name} partly typed in the query ({allele.text(copies)}): summed over "
+                "(the model's copies are sorted, so the copy called cannot be placed); "
+                "the estimate is an upper bound"
+            )
+            continue
         if allele.kind is not AlleleKind.VALUE or len(allele.values) > copies:
             raise InputError(
                 f"locus {name} value {str(allele)!r}: the discrete Laplace model covers whole "

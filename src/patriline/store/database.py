@@ -57,6 +57,8 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._layout: Layout | None = None
+        #: The schema revision :meth:`open` migrated from (None: it was up to date).
+        self.upgraded_from: str | None = None
 
     # ------------------------------------------------------------------ life cycle
     @classmethod
@@ -145,8 +147,20 @@ class Database:
                 f"{url} is not a patriline store (create one with: patriline init {url})"
             )
         if rev != migrate.head_revision():
-            with db.write() as conn:
-                migrate.upgrade(conn)
+            try:
+                with db.write() as conn:
+                    migrate.upgrade(conn)
+            except DBAPIError as exc:
+                engine.dispose()
+                if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+                    raise
+                raise AccessDenied(
+                    f"the store at {_redact(norm)} is at schema revision {rev} and this "
+                    f"version of patriline needs {migrate.head_revision()}; this database "
+                    "role may not migrate it (least privilege): run "
+                    "'patriline db upgrade --db OWNER_URL' as the owner of its tables"
+                ) from None
+            db.upgraded_from = rev
         return db
 
     def close(self) -> None:

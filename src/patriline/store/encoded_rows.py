@@ -68,7 +68,7 @@ def _factorize(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def canonical_texts(encoded: Encoded) -> list[str]:
     """Canonical text of every row (``DYS19=14;DYS385=11,14``, typed loci in layout order).
 
-    Equals ``";".join(f"{locus}={allele}")`` over the row's decoded haplotype (what
+    Equals ``str(h)`` of the row's decoded haplotype, a partly typed locus as ``11,-`` (what
     :class:`~patriline.store.record_rows.RowEncoder` writes); alleles kept in ``extras`` are
     spelled from there.
     """
@@ -80,7 +80,7 @@ def canonical_texts(encoded: Encoded) -> list[str]:
         out.extend(_texts_block(layout, values[:, start : min(n, start + _BLOCK)]))
     for r in sorted({r for r, _ in encoded.extras}):
         (h,) = decode(encoded, rows=[r])
-        out[r] = ";".join(f"{name}={allele}" for name, allele in h.alleles.items())
+        out[r] = str(h)
     return out
 
 
@@ -97,7 +97,9 @@ def _texts_block(layout: Layout, values: np.ndarray) -> list[str]:
                 continue
             allele = _decode_cell(cell)
             texts.append(
-                b"" if allele.kind is AlleleKind.MISSING else f";{locus}={allele}".encode()
+                b""
+                if allele.kind is AlleleKind.MISSING
+                else f";{locus}={allele.text(len(cell))}".encode()
             )
         w = max(map(len, texts))
         if w == 0:

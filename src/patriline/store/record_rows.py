@@ -107,7 +107,7 @@ class RowEncoder:
         if sys.byteorder == "big":  # pragma: no cover - stored little-endian
             seg.byteswap()
         plan.segs[k][id(allele)] = self._missing * (sl.start - before) + seg.tobytes()
-        plan.texts[k][id(allele)] = f"{name}={allele}"
+        plan.texts[k][id(allele)] = f"{name}={allele.text(sl.stop - sl.start)}"
         self._keep.append(allele)
 
     def row(self, h: Haplotype) -> tuple[bytes, str]:
