@@ -171,21 +171,22 @@ def test_familial__revoked_approval_allows_nothing(cases_fixture: Any) -> None:
         Session(db, "ann").search("C1", FATHER, max_mismatches=2)
 
 
-def test_pairs__needs_a_pairs_approval_used_once(cases_fixture: Any) -> None:
-    """The red-team case: a trace approval allowed `pairs` over the whole registry."""
+def test_pairs__no_bulk_list_even_with_a_pairs_approval(cases_fixture: Any) -> None:
+    """The red-team case: a trace approval allowed `pairs` over the whole registry. Now
+    no approval does: a bulk map of who is related to whom is not built (issue 12 item
+    7; the aggregate is pairs_summary, exact duplicates an admin's quality control)."""
     db = cases_fixture
     approve(db, "sue", "C1", FATHER, max_mismatches=2)
-    with pytest.raises(AccessDenied, match="pairs within these bounds"):
-        Session(db, "ann").pairs("C1", max_mismatches=1)
     approve(db, "sue", "C1", max_mismatches=1)  # kind pairs
-    with pytest.raises(AccessDenied, match="covers pairs"):
-        Session(db, "ann").pairs("C1", max_mismatches=2)
-    with pytest.raises(InputError, match="below the floor"):
-        Session(db, "ann").pairs("C1", max_mismatches=1, min_loci=0)
-    got = Session(db, "ann").pairs("C1", max_mismatches=1)
-    assert [(p["a"], p["b"]) for p in got.pairs] == [("father", "son")]
-    with pytest.raises(AccessDenied, match="used up"):
+    before = len(_denied(db))
+    with pytest.raises(AccessDenied, match="not built"):
         Session(db, "ann").pairs("C1", max_mismatches=1)
+    with pytest.raises(AccessDenied, match="not built"):
+        Session(db, db.actor("sue")).pairs("C1", max_mismatches=2)
+    with pytest.raises(InputError, match="below the floor"):
+        Session(db, "admin").pairs("C1", max_mismatches=0, min_loci=0)
+    assert len(_denied(db)) == before + 2
+    assert all(a.used == 0 for a in db.approvals("C1"))
 
 
 def test_expand__needs_approval_and_a_hit_of_the_case(cases_fixture: Any) -> None:

@@ -81,7 +81,11 @@ def test_session__via_is_recorded(session_fixture: Database) -> None:
     Session(db, "ana").import_records(records(2))
     Session(db, "aud", via="service").audit("stats", params={"n": 1})
     by_action = {e.action: e for e in _entries(db)}
-    assert by_action["case_open"].params == {"legal_basis": "l", "via": "service"}
+    assert by_action["case_open"].params == {
+        "legal_basis": "l",
+        "case_type": "criminal",
+        "via": "service",
+    }
     assert by_action["import"].params["via"] == "local"
     assert by_action["stats"].params == {"n": 1, "via": "service"}
     assert by_action["stats"].role == "auditor"

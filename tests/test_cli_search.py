@@ -87,13 +87,15 @@ def test_search__traces_file_and_table(
     assert code == 0 and "S1" in out and "DYS439" in out
 
 
-def test_pairs__json(cli_store_fixture: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
+def test_pairs__bulk_list_refused(
+    cli_store_fixture: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(
         capsys, "pairs", "--db", cli_store_fixture, "--user", "ann", "--case", "C1",
         "--max-mismatches", "1", "--json",
     )  # fmt: skip
-    assert code == 0
-    assert [(p["a"], p["b"]) for p in json.loads(out)["pairs"]] == [("F1", "S1")]
+    assert code == 3  # a bulk pair list is refused (issue 12 item 7)
+    assert "not built" in err
 
 
 def test_search__errors_are_messages(

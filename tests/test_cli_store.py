@@ -86,7 +86,8 @@ def test_cli_case_audit_expunge_retention_info(
     assert code == 3 and "another supervisor" in err
     assert _run(capsys, "case", "approve", "C1", "--familial", *trace, "--user", "sue")[0] == 0
     code, out, _ = _run(capsys, "audit", "show", "--case", "C1", "--json", "--user", "aud")
-    assert [e["action"] for e in json.loads(out)] == ["case_open", "case_approve"]
+    # the refused self-approval is audited too
+    assert [e["action"] for e in json.loads(out)] == ["case_open", "access_denied", "case_approve"]
     code, out, _ = _run(capsys, "case", "list")
     assert code == 0 and [ln.split("\t")[0] for ln in out.splitlines()] == ["C1"]
     code, out, _ = _run(capsys, "case", "show", "C1")

@@ -91,9 +91,6 @@ def test_search__expunged_never_returned(searchable_fixture: Any) -> None:
     Session(db, db.actor("sue")).expunge("son", "court order")
     res = Session(db, "ann").search("C1", FATHER, max_mismatches=2)
     assert "son" not in {c.specimen for c in res.candidates}
-    assert not any(
-        "son" in (p["a"], p["b"]) for p in Session(db, "ann").pairs("C1", max_mismatches=2).pairs
-    )
     # a fresh process (no cached index) reads the saved index and agrees
     idx = open_index(db, rebuild=True)
     assert "son" not in {s for s in idx.query(FATHER, max_mismatches=2).ids}
@@ -111,13 +108,19 @@ def test_open_index__incremental_import(searchable_fixture: Any) -> None:
         assert index_dir(db) == Path(str(db.engine.url.database) + ".search")
 
 
-def test_pairs__lineage_clustering(searchable_fixture: Any) -> None:
+def test_pairs__duplicates_only(searchable_fixture: Any) -> None:
+    """The pair list is the duplicate review: k = 0, an admin, a quality_control case."""
     db = searchable_fixture
-    got = Session(db, "ann").pairs("C1", max_mismatches=1)
-    assert {(p["a"], p["b"]) for p in got.pairs} == {("father", "son"), ("cousin", "son")}
-    entry = Session(db, db.actor("admin")).audit_entries(limit=1)[0]
-    assert entry.params["pairs"] is True
-    assert entry.result["returned"] == ["cousin", "father", "son"]
+    with pytest.raises(AccessDenied, match="not built"):
+        Session(db, "ann").pairs("C1", max_mismatches=1)
+    Session(db, "ann").import_records([record("father-again", FATHER)])
+    admin = Session(db, db.actor("admin"))
+    admin.open_case("QC", purpose="duplicates", legal_basis="test", case_type="quality_control")
+    got = admin.pairs("QC", max_mismatches=0)
+    assert [(p["a"], p["b"]) for p in got.pairs] == [("father", "father-again")]
+    entry = admin.audit_entries(limit=1)[0]
+    assert entry.params["duplicates"] is True
+    assert entry.result["returned"] == ["father", "father-again"]
     assert entry.result["pairs_sha256"] == pairs_digest(list(reversed(got.pairs)))
 
 

@@ -72,7 +72,10 @@ def test_authorize__familial_needs_approval_by_another_supervisor(roles_fixture:
         approve(db, "sue", "C2", FATHER, max_mismatches=1)
     approved = approve(db, "sam", "C2", FATHER, max_mismatches=1)
     assert approved.familial_approved_by == "sam"
-    assert Session(db, db.actor("ana")).authorize("search_familial", "C2").id == "C2"  # type: ignore[union-attr]
+    assert Session(db, db.actor("sue")).authorize("search_familial", "C2").id == "C2"  # type: ignore[union-attr]
+    # an analyst acts only in the cases she opened (issue 12)
+    with pytest.raises(AccessDenied, match="opened by another user"):
+        Session(db, db.actor("ana")).authorize("search_familial", "C2")
 
 
 def test_authorize__forged_role_is_ignored(roles_fixture: Database) -> None:

@@ -2,8 +2,9 @@
 
 Roles (see ``docs/safeguards.md``):
 
-* **analyst** — imports, opens cases, searches and expands *within a case*, reads
-  identity data within a case, exports.
+* **analyst** — imports, opens cases, searches and expands *within a case she opened*,
+  reads identity data within such a case, exports, requests a familial approval and
+  closes her cases.
 * **supervisor** — everything an analyst may do, plus approving a case for familial
   search (never a case they opened themselves: four-eyes principle), expungement,
   retention and reading the audit log.
@@ -25,8 +26,10 @@ local session all) limit what its role allows, never widen it: :data:`SCOPE_ACTI
 (``docs/service.md`` §Scopes).
 
 The rows the policy reads (:class:`~patriline.store.Actor`, :class:`~patriline.store.Case`,
-approvals) are the store's; the rule is here, and :meth:`patriline.casework.Session.authorize`
-is the one place that applies it.
+approvals) are the store's; a case is *owned* by its opener (an analyst acts only in her
+cases; reading aggregates and the audit log is not acting in a case) and a *closed* case
+allows reading its record and report, nothing else. The rule is here, and
+:meth:`patriline.casework.Session.authorize` is the one place that applies it.
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ from patriline.store.schema import ROLES
 
 __all__ = [
     "ACTIONS",
+    "ANY_CASE_ROLES",
+    "Action",
     "CASE_ACTIONS",
+    "CLOSED_CASE_ACTIONS",
     "PERMISSIONS",
+    "READ_ACTIONS",
     "ROLES",
     "SCOPES",
     "SCOPE_ACTIONS",
-    "Action",
     "check",
     "check_scopes",
     "scope_needed",
@@ -66,6 +72,8 @@ class Action(StrEnum):
     USER_ADMIN = "user_admin"
     CASE_OPEN = "case_open"
     CASE_APPROVE = "case_approve"
+    CASE_CLOSE = "case_close"
+    APPROVAL_REQUEST = "approval_request"
     STATS = "stats"
 
 
@@ -80,6 +88,8 @@ _ANALYST = {
     Action.EXPAND,
     Action.EXPORT,
     Action.CASE_OPEN,
+    Action.CASE_CLOSE,
+    Action.APPROVAL_REQUEST,
     Action.STATS,
 }
 _SUPERVISOR = _ANALYST | {Action.CASE_APPROVE, Action.EXPUNGE, Action.RETENTION, Action.AUDIT_READ}
@@ -94,7 +104,13 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
 
 #: Actions that must name a case (searching people and reading who they are).
 CASE_ACTIONS: frozenset[Action] = frozenset(
-    {Action.SEARCH_EXACT, Action.SEARCH_FAMILIAL, Action.READ_IDENTITY, Action.EXPAND}
+    {
+        Action.SEARCH_EXACT,
+        Action.SEARCH_FAMILIAL,
+        Action.READ_IDENTITY,
+        Action.EXPAND,
+        Action.CASE_CLOSE,
+    }
 )
 
 
@@ -110,6 +126,8 @@ SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
     "search": _READ
     | {
         Action.CASE_OPEN,
+        Action.CASE_CLOSE,
+        Action.APPROVAL_REQUEST,
         Action.IMPORT,
         Action.SEARCH_EXACT,
         Action.SEARCH_FAMILIAL,
@@ -143,6 +161,16 @@ def check_scopes(scopes: frozenset[str], action: str) -> None:
     )
 
 
+#: Roles that act in any case; every other role acts only in the cases its user opened.
+ANY_CASE_ROLES: frozenset[str] = frozenset({"supervisor", "admin"})
+
+#: What a closed case still allows: reading its record, its audit entries and its report.
+CLOSED_CASE_ACTIONS: frozenset[Action] = frozenset({Action.STATS, Action.EXPORT, Action.AUDIT_READ})
+
+#: Reads that are not acting in a case (aggregates, the audit log): no ownership rule.
+READ_ACTIONS: frozenset[Action] = frozenset({Action.STATS, Action.AUDIT_READ})
+
+
 def action_of(action: str) -> Action:
     """``action`` as an :class:`Action`; :class:`ValueError` naming the known ones."""
     try:
@@ -162,6 +190,23 @@ def check(actor: Actor, action: str, case: Case | None, *, case_name: str | None
     allowed = PERMISSIONS.get(actor.role, frozenset())
     if act not in allowed:
         raise AccessDenied(f"user {actor.name!r} (role {actor.role}) may not {act}")
+    if case is not None:
+        # Ownership: an analyst acts only in the cases she opened (supervisors and
+        # admins in any case); a closed case allows reading its record and report only.
+        if (
+            actor.role not in ANY_CASE_ROLES
+            and act not in READ_ACTIONS
+            and case.opened_by != actor.name
+        ):
+            raise AccessDenied(
+                f"case {case.id!r} was opened by another user; user {actor.name!r} "
+                f"(role {actor.role}) may {act} only in cases she opened"
+            )
+        if case.closed and act not in CLOSED_CASE_ACTIONS:
+            raise AccessDenied(
+                f"case {case.id!r} is closed (by {case.closed_by} at {case.closed_at}); "
+                f"no {act} in it"
+            )
     if act in CASE_ACTIONS:
         if case is None:
             if case_name:

@@ -9,10 +9,10 @@ a familial approval names one trace and its bounds, expires and is used up
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from patriline.casework.access import Action
-from patriline.errors import AccessDenied, InputError, NotFound
+from patriline.errors import InputError, NotFound
 from patriline.store import audit as _audit
 from patriline.store import cases as _cases
 from patriline.store.access import Case
@@ -32,13 +32,27 @@ __all__ = [
 ]
 
 
-def open_case(session: Session, case: str, *, purpose: str, legal_basis: str) -> Case:
-    """Open a case with its purpose and legal basis (both required); audited."""
+def open_case(
+    session: Session, case: str, *, purpose: str, legal_basis: str, case_type: str = "criminal"
+) -> Case:
+    """Open a case with its purpose and legal basis (both required) and its type
+    (:data:`patriline.store.schema.CASE_TYPES`); audited."""
+    from patriline.store.schema import CASE_TYPES
+
     if not case.strip() or not purpose.strip() or not legal_basis.strip():
         raise InputError("a case needs an ID, a purpose and a legal basis")
+    if case_type not in CASE_TYPES:
+        raise InputError(
+            f"unknown case type {case_type!r}; case types: {', '.join(CASE_TYPES)}",
+            field="case_type",
+            value=case_type,
+        )
     session.authorize(Action.CASE_OPEN)
     entry = session.entry(
-        Action.CASE_OPEN, case=case, purpose=purpose, params={"legal_basis": legal_basis}
+        Action.CASE_OPEN,
+        case=case,
+        purpose=purpose,
+        params={"legal_basis": legal_basis, "case_type": case_type},
     )
     return _cases.insert_case(
         session.store,
@@ -47,6 +61,7 @@ def open_case(session: Session, case: str, *, purpose: str, legal_basis: str) ->
         legal_basis=legal_basis,
         opened_by=session.user,
         entry=entry,
+        case_type=case_type,
     )
 
 
@@ -60,6 +75,7 @@ def approve_case(
     max_mismatches: int | None = None,
     max_steps: int | None = None,
     min_loci: int | None = None,
+    request: tuple[int, str] | None = None,
 ) -> Case:
     """Approve familial search in ``case`` for one trace and bounds; audited.
 
@@ -76,7 +92,7 @@ def approve_case(
     policy = search_policy()
     if not familial:
         raise InputError("only familial-search approval exists (--familial)")
-    session.authorize(Action.CASE_APPROVE)
+    session.authorize(Action.CASE_APPROVE, case)  # a closed case is approved no more
     if kind not in ("search", "pairs"):
         raise InputError(f"unknown approval kind {kind!r}; kinds: search, pairs")
     if kind == "search":
@@ -104,8 +120,10 @@ def approve_case(
     if c is None:
         raise NotFound(f"no case {case!r}")
     if c.opened_by == session.user:
-        raise AccessDenied(
-            f"case {case!r} was opened by {session.user!r}; another supervisor must approve it"
+        raise session.refuse(
+            Action.CASE_APPROVE,
+            case,
+            f"case {case!r} was opened by {session.user!r}; another supervisor must approve it",
         )
     terms = {
         "kind": kind,
@@ -114,8 +132,28 @@ def approve_case(
         "max_steps": max_steps,
         "min_loci": floor,
     }
+    extra: dict[str, object] = {}
+    also = None
+    if request is not None:
+        from patriline.store import workflow as _rows
+
+        request_id, decision_reason = request
+        extra = {"request": request_id, "reason": decision_reason}
+
+        def also(conn: Any, approval_id: int) -> None:
+            _rows.decide_in(
+                conn,
+                request_id,
+                decided_by=session.user,
+                reason=decision_reason,
+                approval_id=approval_id,
+            )
+
     entry = session.entry(
-        Action.CASE_APPROVE, case=case, purpose=c.purpose, params={"familial": True, **terms}
+        Action.CASE_APPROVE,
+        case=case,
+        purpose=c.purpose,
+        params={"familial": True, **terms, **extra},
     )
     return _cases.insert_approval(
         session.store,
@@ -125,6 +163,7 @@ def approve_case(
         valid_days=policy.approval_valid_days,
         uses=policy.approval_max_uses if kind == "search" else policy.pairs_max_uses,
         entry=entry,
+        also=also,
     )
 
 

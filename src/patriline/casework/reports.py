@@ -39,10 +39,11 @@ def report(session: Session, request: ReportRequest) -> dict[str, Any]:
     db = session.store
     trace = read_trace(request)
     model = load_model(request)
-    session.authorize("stats", request.case)
+    c = session.authorize("stats", request.case)
     # Reading a named specimen's profile and counting the trace in the store are a
-    # search: check that right (and the case) before anything is read.
-    session.authorize("search_exact", request.case)
+    # search: check that right (and the case) before anything is read. A closed case
+    # still gives its report (of its own hits): reading it is an export.
+    session.authorize("export" if c is not None and c.closed else "search_exact", request.case)
     # Only a hit of this case's audited searches, never any named specimen.
     session.require_case_hits("report", request.case, [request.specimen])
     candidate = db.haplotype(request.specimen)

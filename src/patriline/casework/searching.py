@@ -29,7 +29,6 @@ from filelock import FileLock
 
 from patriline.errors import AccessDenied, InputError, NotFound
 from patriline.haplotype import Haplotype
-from patriline.provenance import document as provenance_document
 from patriline.search._index_files import IndexCorruptError, current_generation, remove_stale
 from patriline.search.api import (
     PairResult,
@@ -357,55 +356,27 @@ def pairs(
     max_mismatches: int = 2,
     min_loci: int = DEFAULT_MIN_LOCI,
 ) -> PairResult:
-    """All pairs of active specimens within ``max_mismatches`` (lineage clustering).
+    """Pairs of stored profiles: only the duplicate review (issue 12 item 7).
 
-    A familial operation over the whole registry: the case needs a live approval of
-    kind ``pairs`` covering ``max_mismatches`` and ``min_loci`` (one use). Audited.
+    A list of all pairs within ``max_mismatches`` is a map of who is related to whom
+    across the whole database, which is not a casework product: with
+    ``max_mismatches > 0`` it is refused (audited) and the aggregate is
+    :func:`patriline.casework.workflow.pairs_summary`; with ``max_mismatches == 0`` it is
+    :func:`patriline.casework.workflow.duplicate_pairs` (an admin, in a
+    ``quality_control`` case).
     """
-    from patriline.reference.policy import search_policy
-    from patriline.search.api import pairs_digest
+    from patriline.casework import workflow
 
     if max_mismatches < 0 or min_loci < 0:
         raise InputError("max_mismatches and min_loci must not be negative")
-    check_limits(search_policy(), min_loci, None)
-    db = session.store
-    session.authorize("search_familial", case)
-    approval = session.use_approval(
-        case, kind="pairs", trace_sha256=None, max_mismatches=max_mismatches,
-        max_steps=None, min_loci=min_loci,
-    )  # fmt: skip
-    idx = open_index(db)
-    found = idx.pairs(max_mismatches=max_mismatches, min_loci=min_loci)
-    active = _active(db, sorted(set(found.a) | set(found.b)))
-    rows: list[dict[str, Any]] = [
-        {"a": a, "b": b, "loci_compared": int(c), "mismatches": int(m), "steps": int(s)}
-        for a, b, c, m, s in zip(
-            found.a, found.b, found.compared, found.mismatches, found.steps, strict=True
+    if max_mismatches > 0:
+        raise session.refuse(
+            "search_familial",
+            case,
+            "a list of all pairs of stored profiles within "
+            f"{max_mismatches} mismatches is a map of who is related to whom and is not "
+            "built; the aggregate (cluster sizes, exposure) is pairs_summary, and the list "
+            "of exact duplicates (max_mismatches 0) is for an admin in a quality_control case",
+            max_mismatches=max_mismatches,
         )
-        if a in active and b in active
-    ]
-    prov = provenance_document(
-        "pairs",
-        {"max_mismatches": max_mismatches, "min_loci": min_loci},
-        inputs={
-            "store_change_seq": idx.seq,
-            "index": {"rows": idx.n_rows, "active": idx.n_active, "change_seq": idx.seq},
-        },
-    ) | {"engine": "pigeonhole pairs"}
-    session.audit(
-        "search_familial",
-        case=case,
-        params={
-            "pairs": True,
-            "max_mismatches": max_mismatches,
-            "min_loci": min_loci,
-            "approval": approval,
-        },
-        result={
-            "pairs": len(rows),
-            # Who was exposed, and a digest an auditor can match against a kept result.
-            "returned": sorted({r["a"] for r in rows} | {r["b"] for r in rows}),
-            "pairs_sha256": pairs_digest(rows),
-        },
-    )
-    return PairResult(rows, prov)
+    return workflow.duplicate_pairs(session, case, min_loci=min_loci)

@@ -26,10 +26,12 @@ from patriline.store.audit import Anchor, AuditEntry, VerifyResult
 from patriline.store.records import ExpungeReport, ImportSummary
 
 if TYPE_CHECKING:
+    from patriline.casework.workflow import MonthCounts, PairsSummary
     from patriline.io.encoded import EncodedRead
     from patriline.io.model import Problem, Record
     from patriline.pedigree.links_io import LinkReadResult
     from patriline.store.identity import IdentityImport
+    from patriline.store.workflow import ApprovalRequest, Job
 
 #: A progress callback: ``(done, total)``.
 Progress = Callable[[int, int], None]
@@ -228,8 +230,110 @@ class Session:
     def users(self) -> list[Actor]:
         return users.users(self)
 
-    def open_case(self, case: str, *, purpose: str, legal_basis: str) -> Case:
-        return cases.open_case(self, case, purpose=purpose, legal_basis=legal_basis)
+    def open_case(
+        self, case: str, *, purpose: str, legal_basis: str, case_type: str = "criminal"
+    ) -> Case:
+        return cases.open_case(
+            self, case, purpose=purpose, legal_basis=legal_basis, case_type=case_type
+        )
+
+    # ------------------------------------------------------------------ workflow
+    # closing, approval requests, jobs, transparency, pair aggregates: thin methods
+    # delegating to casework.workflow (loaded on first use).
+    def close_case(self, case: str, reason: str) -> Case:
+        from patriline.casework import workflow
+
+        return workflow.close_case(self, case, reason)
+
+    def request_approval(
+        self,
+        case: str,
+        *,
+        trace: str,
+        max_mismatches: int | None = None,
+        max_steps: int | None = None,
+        min_loci: int | None = None,
+        reason: str,
+        kind: str = "search",
+    ) -> ApprovalRequest:
+        from patriline.casework import workflow
+
+        return workflow.request_approval(
+            self, case, trace=trace, max_mismatches=max_mismatches, max_steps=max_steps,
+            min_loci=min_loci, reason=reason, kind=kind,
+        )  # fmt: skip
+
+    def approval_queue(self, *, status: str | None = "pending") -> list[ApprovalRequest]:
+        from patriline.casework import workflow
+
+        return workflow.approval_queue(self, status=status)
+
+    def approval_request(self, request_id: int) -> ApprovalRequest:
+        from patriline.casework import workflow
+
+        return workflow.approval_request(self, request_id)
+
+    def decide_request(self, request_id: int, *, approve: bool, reason: str) -> ApprovalRequest:
+        from patriline.casework import workflow
+
+        return workflow.decide_request(self, request_id, approve=approve, reason=reason)
+
+    def withdraw_request(self, request_id: int, *, reason: str | None = None) -> ApprovalRequest:
+        from patriline.casework import workflow
+
+        return workflow.withdraw_request(self, request_id, reason=reason)
+
+    def start_import_job(
+        self,
+        path: str | Path,
+        *,
+        category: str | None = None,
+        lenient: bool = False,
+        format: str | None = None,
+        case: str | None = None,
+    ) -> Job:
+        from patriline.casework import workflow
+
+        return workflow.start_import_job(
+            self, path, category=category, lenient=lenient, format=format, case=case
+        )
+
+    def job(self, job_id: str) -> Job:
+        from patriline.casework import workflow
+
+        return workflow.job(self, job_id)
+
+    def list_jobs(self) -> list[Job]:
+        from patriline.casework import workflow
+
+        return workflow.list_jobs(self)
+
+    def cancel_job(self, job_id: str) -> Job:
+        from patriline.casework import workflow
+
+        return workflow.cancel_job(self, job_id)
+
+    def wait_job(self, job_id: str, timeout: float | None = None) -> Job:
+        from patriline.casework import workflow
+
+        return workflow.wait_job(self, job_id, timeout)
+
+    def transparency(self, *, month: str | None = None) -> list[MonthCounts]:
+        from patriline.casework import workflow
+
+        return workflow.transparency(self, month=month)
+
+    def pairs_summary(
+        self, *, max_mismatches: int = 2, min_loci: int | None = None
+    ) -> PairsSummary:
+        from patriline.casework import workflow
+
+        return workflow.pairs_summary(self, max_mismatches=max_mismatches, min_loci=min_loci)
+
+    def duplicate_pairs(self, case: str, *, min_loci: int | None = None) -> PairResult:
+        from patriline.casework import workflow
+
+        return workflow.duplicate_pairs(self, case, min_loci=min_loci)
 
     def approve_case(
         self,
@@ -509,7 +613,8 @@ class Session:
         )  # fmt: skip
 
     def pairs(self, case: str, *, max_mismatches: int = 2, min_loci: int = 9) -> PairResult:
-        """All pairs within the bounds: :func:`.searching.pairs`."""
+        """Exact duplicates only (``max_mismatches=0``; an admin in a quality_control
+        case); a bulk pair list is refused: :func:`.searching.pairs`."""
         from patriline.casework import searching
 
         return searching.pairs(self, case, max_mismatches=max_mismatches, min_loci=min_loci)

@@ -138,7 +138,11 @@ def pairs(
     user: str | None = USER_OPTION,
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """List all pairs of database profiles within --max-mismatches (lineage clustering)."""
+    """List exact duplicate pairs (--max-mismatches 0): an admin, in a quality_control case.
+
+    A list of all pairs within more mismatches (a map of who is related to whom) is
+    refused; the service's pairs summary gives the aggregate figures.
+    """
     from patriline.casework import Session
 
     with Session.open(store_url(db), user or default_user()) as session:

@@ -75,7 +75,25 @@ class Case:
     familial_approved_by: str | None = None
     familial_approved_at: str | None = None
     approval: Approval | None = None
+    #: criminal | missing_person | remains_identification | quality_control (see
+    #: :data:`patriline.store.schema.CASE_TYPES`; a row from before migration 0004 reads
+    #: ``"criminal"``).
+    case_type: str = "criminal"
+    closed_at: str | None = None
+    closed_by: str | None = None
+    closed_reason: str | None = None
 
     @property
     def familial_approved(self) -> bool:
         return self.familial_approved_by is not None
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
+
+    def to_dict(self) -> dict[str, object]:
+        """The case as plain data (its live approval as a dict)."""
+        out: dict[str, object] = {k: v for k, v in self.__dict__.items() if k != "approval"}
+        out["approval"] = self.approval.to_dict() if self.approval else None
+        out["closed"] = self.closed
+        return out

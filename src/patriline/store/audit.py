@@ -118,17 +118,37 @@ class BoundTable:
     key: tuple[str, ...]
     columns: tuple[str, ...]
     actions: tuple[str, ...]
+    #: Columns added after rows were first bound: hashed only when not NULL, so a row
+    #: bound before the column existed keeps its digest (and one that has a value is
+    #: bound to it: clearing it again is caught too).
+    optional: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.table.name
 
-    def select(self) -> Select[Any]:
+    def select(self, conn: Connection | None = None) -> Select[Any]:
         """The columns binding reads (key, hashed columns, the binding itself): never the
         whole table, so a migration that adds an unbound column does not change what an
-        older revision's migration reads."""
-        names = dict.fromkeys((*self.key, *self.columns, "audit_id", "audit_hash"))
+        older revision's migration reads. With ``conn``, only the :attr:`optional`
+        columns the database has (an older revision's migration binds rows too)."""
+        extra: tuple[str, ...] = self.optional
+        if extra and conn is not None:
+            from sqlalchemy import inspect
+
+            have = {c["name"] for c in inspect(conn).get_columns(self.table.name)}
+            extra = tuple(c for c in extra if c in have)
+        names = dict.fromkeys((*self.key, *self.columns, *extra, "audit_id", "audit_hash"))
         return select(*(self.table.c[n] for n in names))
+
+    def content(self, row: Any) -> dict[str, Any]:
+        """What is hashed of ``row``: every bound column, the optional ones when not NULL."""
+        out = {c: row[c] for c in self.columns}
+        for c in self.optional:
+            v = row.get(c) if hasattr(row, "get") else None
+            if v is not None:
+                out[c] = v
+        return out
 
 
 #: The bound tables. A new one (say ``approvals``, with ``audit_id``/``audit_hash``
@@ -152,7 +172,10 @@ BOUND: dict[str, BoundTable] = {
             "familial_approved_by",
             "familial_approved_at",
         ),
-        ("case_open", "case_approve", "audit_guard"),
+        ("case_open", "case_approve", "case_close", "audit_guard"),
+        # migration 0004: NULL in every row bound before it, so those rows keep their
+        # digests; a new case binds its type, a closed case its closing.
+        optional=("case_type", "closed_at", "closed_by", "closed_reason"),
     ),
     # The terms of a familial approval. Its use counters and revocation change after
     # the approving entry and are not bound (docs/safeguards.md).
@@ -256,7 +279,7 @@ def entry_hash(prev_hash: str, row: dict[str, Any]) -> str:
 
 
 def _bound_body(bt: BoundTable, row: Any) -> str:
-    return _canonical({"table": bt.name, "row": {c: row[c] for c in bt.columns}})
+    return _canonical({"table": bt.name, "row": bt.content(row)})
 
 
 def row_digest(bt: BoundTable, row: Any) -> str:
@@ -324,7 +347,7 @@ def append(
         for name, key in bind:
             bt = BOUND[name]
             k = _key_tuple(key)
-            r = conn.execute(bt.select().where(_where_key(bt, k))).mappings().one()
+            r = conn.execute(bt.select(conn).where(_where_key(bt, k))).mappings().one()
             to_bind.append((bt, k, r))
             records.append({"table": name, "key": list(k), "row_sha256": row_digest(bt, r)})
         result = {**(result or {}), "bound": records}
@@ -568,7 +591,7 @@ def _check_bound(
     for name, bt in BOUND.items():
         present: set[tuple[str, ...]] = set()
         order = [bt.table.c[c] for c in bt.key]
-        for r in conn.execute(bt.select().order_by(*order)).mappings():
+        for r in conn.execute(bt.select(conn).order_by(*order)).mappings():
             key = tuple(str(r[c]) for c in bt.key)
             present.add(key)
             where = f"{name} row {_show_key(key)}"

@@ -9,7 +9,8 @@ binding the rows that grant power to that entry.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection
 from patriline.errors import ConflictError, NotFound
 from patriline.store import audit as _audit
 from patriline.store.access import Approval, Case
-from patriline.store.schema import approvals, audit_log, cases
+from patriline.store.schema import approval_requests, approvals, audit_log, cases
 
 if TYPE_CHECKING:
     from patriline.store.database import Database
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "approvals_of",
     "case_hits",
+    "close_case",
     "find_case",
     "insert_approval",
     "insert_case",
@@ -61,6 +63,10 @@ def load_case(conn: Connection, case: str) -> Case | None:
         a.approved_by if a else None,
         a.approved_at if a else None,
         a,
+        case_type=r.case_type or "criminal",
+        closed_at=r.closed_at,
+        closed_by=r.closed_by,
+        closed_reason=r.closed_reason,
     )
 
 
@@ -115,6 +121,7 @@ def insert_case(
     legal_basis: str,
     opened_by: str,
     entry: _audit.AuditRecord,
+    case_type: str = "criminal",
 ) -> Case:
     """Write a new case row and ``entry`` (bound to it); :class:`ConflictError` if it exists."""
     with db.write() as conn:
@@ -123,11 +130,58 @@ def insert_case(
         at = _audit.now()
         conn.execute(
             insert(cases).values(
-                id=case, purpose=purpose, legal_basis=legal_basis, opened_by=opened_by, opened_at=at
+                id=case,
+                purpose=purpose,
+                legal_basis=legal_basis,
+                opened_by=opened_by,
+                opened_at=at,
+                case_type=case_type,
             )
         )
         _audit.append_record(conn, entry.but(bind=[("cases", case)]))
-    return Case(case, purpose, legal_basis, opened_by, at)
+    return Case(case, purpose, legal_basis, opened_by, at, case_type=case_type)
+
+
+def close_case(
+    db: Database, case: str, *, closed_by: str, reason: str, entry: _audit.AuditRecord
+) -> Case:
+    """Close ``case``: write the close columns, revoke its live approvals, withdraw its
+    pending approval requests and append ``entry`` (bound to the case row, with the
+    counts) in one transaction.
+    :class:`NotFound` / :class:`ConflictError` (already closed)."""
+    with db.write() as conn:
+        c = load_case(conn, case)
+        if c is None:
+            raise NotFound(f"no case {case!r}")
+        if c.closed:
+            raise ConflictError(
+                f"case {case!r} is already closed (by {c.closed_by} at {c.closed_at})"
+            )
+        at = _audit.now()
+        conn.execute(
+            update(cases)
+            .where(cases.c.id == case)
+            .values(closed_at=at, closed_by=closed_by, closed_reason=reason)
+        )
+        n = conn.execute(
+            update(approvals)
+            .where(approvals.c.case_id == case, approvals.c.revoked.is_(False))
+            .values(revoked=True)
+        ).rowcount
+        w = conn.execute(
+            update(approval_requests)
+            .where(approval_requests.c.case_id == case, approval_requests.c.status == "pending")
+            .values(status="withdrawn", decided_by=closed_by, decided_at=at, decision_reason=reason)
+        ).rowcount
+        _audit.append_record(
+            conn,
+            entry.but(
+                result={"revoked": int(n), "requests_withdrawn": int(w)}, bind=[("cases", case)]
+            ),
+        )
+        closed = load_case(conn, case)
+    assert closed is not None
+    return closed
 
 
 def insert_approval(
@@ -139,12 +193,15 @@ def insert_approval(
     valid_days: int,
     uses: int,
     entry: _audit.AuditRecord,
+    also: Callable[[Connection, int], None] | None = None,
 ) -> Case:
     """Write an approval of ``case`` (``terms``: kind, trace, bounds) and ``entry``.
 
     The approval row and the case row are bound to the entry (``audit_id``,
     ``audit_hash``), so a forged approval names itself in ``audit verify``; the entry's
-    params get the ``expires_at`` and ``uses`` written. Returns the case with it.
+    params get the ``expires_at`` and ``uses`` written. ``also(conn, approval_id)``
+    writes more in the same transaction (the approval request it decides). Returns the
+    case with it.
     """
     import datetime as _dt
 
@@ -170,22 +227,15 @@ def insert_approval(
             )
             .returning(approvals.c.id)
         ).scalar_one()
+        if also is not None:
+            also(conn, int(new_id))
         params = {**(entry.params or {}), "expires_at": expires, "uses": uses}
         _audit.append_record(
             conn,
             entry.but(params=params, bind=[("cases", case.id), ("approvals", int(new_id))]),
         )
     new = approvals_of(db, case.id, [int(new_id)])[0]
-    return Case(
-        case.id,
-        case.purpose,
-        case.legal_basis,
-        case.opened_by,
-        case.opened_at,
-        approved_by,
-        at,
-        new,
-    )
+    return replace(case, familial_approved_by=approved_by, familial_approved_at=at, approval=new)
 
 
 def take_approval_use(

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "CASE_TYPES",
     "CATEGORIES",
     "ROLES",
     "api_tokens",
@@ -59,6 +60,9 @@ CATEGORIES = (
     "unidentified_remains",
     "unspecified",
 )
+#: Case types (``cases.case_type``; NULL in a row from before migration 0004 reads
+#: ``criminal``).
+CASE_TYPES = ("criminal", "missing_person", "remains_identification", "quality_control")
 #: Roles of the access model, see :mod:`patriline.store.access`.
 ROLES = ("analyst", "supervisor", "auditor", "admin")
 
