@@ -43,7 +43,6 @@ from patriline.store.schema import ROLES
 __all__ = [
     "ACTIONS",
     "ANY_CASE_ROLES",
-    "Action",
     "CASE_ACTIONS",
     "CLOSED_CASE_ACTIONS",
     "PERMISSIONS",
@@ -51,6 +50,7 @@ __all__ = [
     "ROLES",
     "SCOPES",
     "SCOPE_ACTIONS",
+    "Action",
     "check",
     "check_scopes",
     "scope_needed",

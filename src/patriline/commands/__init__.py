@@ -8,7 +8,16 @@ __all__ = ["register_all"]
 
 
 def register_all(app: typer.Typer) -> None:
-    from patriline.commands import identity, io, pedigree, search, simulate, stats, store
+    from patriline.commands import (
+        identity,
+        io,
+        pedigree,
+        search,
+        simulate,
+        stats,
+        store,
+        workflow,
+    )  # fmt: skip
 
-    for module in (io, store, identity, search, stats, pedigree, simulate):
+    for module in (io, store, workflow, identity, search, stats, pedigree, simulate):
         module.register(app)

@@ -149,13 +149,18 @@ def case_open(
     legal_basis: str = typer.Option(
         ..., "--legal-basis", help="The law or warrant that allows it."
     ),
+    case_type: str = typer.Option(
+        "criminal",
+        "--type",
+        help="criminal, missing_person, remains_identification or quality_control.",
+    ),
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
 ) -> None:
     """Open a case (searches and identity reads happen within a case)."""
     with _session(db, user) as session:
-        session.open_case(case, purpose=purpose, legal_basis=legal_basis)
-    typer.echo(f"opened case {case}")
+        session.open_case(case, purpose=purpose, legal_basis=legal_basis, case_type=case_type)
+    typer.echo(f"opened case {case} ({case_type})")
 
 
 def case_approve(
