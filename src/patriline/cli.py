@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from pathlib import Path
 
 import typer
 
@@ -29,8 +30,23 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        help="A lab server (https://…; default $PATRILINE_SERVER): routed commands run "
+        "there as the token's owner.",
+    ),
+    token_file: Path | None = typer.Option(
+        None,
+        "--token-file",
+        help="File holding the API token (default $PATRILINE_TOKEN_FILE or $PATRILINE_TOKEN).",
+    ),
+) -> None:
     """Forensic male-lineage (Y-STR) databases: search, pedigrees, statistics, simulation."""
+    from patriline.commands import remote
+
+    remote.configure(server, token_file)
 
 
 @app.command()

@@ -23,10 +23,25 @@ def default_db() -> str | None:
     return os.environ.get("PATRILINE_DB")
 
 
-def store_url(db: str | None) -> str:
-    """The store named by ``--db``, else ``$PATRILINE_DB``; an error when neither is set."""
+def local_only() -> None:
+    """Refuse a command without a server route when a server is given (it would open a
+    local store instead of the server's)."""
+    from patriline.commands.remote import current
     from patriline.errors import InputError
 
+    if current() is not None:
+        raise InputError(
+            "this command has no route on the lab server; run it without --server "
+            "(and without PATRILINE_SERVER) on a store you may open"
+        )
+
+
+def store_url(db: str | None) -> str:
+    """The store named by ``--db``, else ``$PATRILINE_DB``; an error when neither is set
+    (or when a lab server is given: see :func:`local_only`)."""
+    from patriline.errors import InputError
+
+    local_only()
     url = db or default_db()
     if not url:
         raise InputError("no store given: use --db URL or set PATRILINE_DB")

@@ -79,16 +79,30 @@ def search(
         queries = _read_traces(path)
         if profile is not None and len(queries) != 1:
             raise InputError(f"{profile}: {len(queries)} profiles; use --traces for many")
-    with Session.open(store_url(db), user or default_user()) as session:
-        results = session.search_many(
-            case, [q for _, q in queries], max_mismatches=max_mismatches, max_steps=max_steps,
-            min_loci=min_loci, top=top, explain=explain,
-        )  # fmt: skip
+    from patriline.commands.store import remote_for
+
+    server = remote_for(db, user)
     docs = []
-    for (name, _), res in zip(queries, results, strict=True):
-        doc = res.to_dict()
-        doc["query"]["trace"] = name
-        docs.append(doc)
+    if server is not None:  # the lab server runs the search as the token's owner
+        from patriline.haplotype import Haplotype
+
+        for name, q in queries:
+            text = str(q) if isinstance(q, Haplotype) else q
+            body = {"trace": text, "max_mismatches": max_mismatches, "max_steps": max_steps,
+                    "min_loci": min_loci, "top": top, "explain": explain}  # fmt: skip
+            doc = server.call("POST", f"/cases/{case}/search", json=body)
+            doc["query"]["trace"] = name
+            docs.append(doc)
+    else:
+        with Session.open(store_url(db), user or default_user()) as session:
+            results = session.search_many(
+                case, [q for _, q in queries], max_mismatches=max_mismatches,
+                max_steps=max_steps, min_loci=min_loci, top=top, explain=explain,
+            )  # fmt: skip
+        for (name, _), res in zip(queries, results, strict=True):
+            doc = res.to_dict()
+            doc["query"]["trace"] = name
+            docs.append(doc)
     if json_out:
         emit_json(docs[0] if traces is None else docs)
         return

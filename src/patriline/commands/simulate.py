@@ -321,11 +321,11 @@ def register(app: typer.Typer) -> None:
 
 def _exposure(url: str, user: str | None, kits: list[str], country: object, json_out: bool) -> None:
     from patriline.casework import Session
-    from patriline.commands._common import default_user
+    from patriline.commands._common import default_user, store_url
     from patriline.simulate.population import Population
 
     assert isinstance(country, Population)
-    with Session.open(url, user or default_user()) as session:
+    with Session.open(store_url(url), user or default_user()) as session:
         reports = [session.exposure(k, country) for k in kits]
     if json_out:
         emit_json({"reports": [r.to_dict() for r in reports]})

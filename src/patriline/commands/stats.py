@@ -72,7 +72,7 @@ def fit(
     chosen = [s.strip() for s in loci.split(",")] if loci else None
     config = FitConfig(starts=starts, seed=seed)
     if is_store_url(reference):
-        with Session.open(reference, user or default_user()) as session:
+        with Session.open(store_url(reference), user or default_user()) as session:
             selection = session.fit(
                 case=case, loci=chosen, clusters=_clusters(clusters), config=config
             )
@@ -150,7 +150,7 @@ def frequency(
         fitted.provenance.setdefault("source", str(model))
     query = parse_query(haplotype)
     if is_store_url(reference):
-        with Session.open(reference, user or default_user()) as session:
+        with Session.open(store_url(reference), user or default_user()) as session:
             result = session.frequency(
                 query, case=case, model=fitted, methods=methods, level=level,
                 population=population, kit=kit,

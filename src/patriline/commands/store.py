@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -27,6 +27,7 @@ from patriline.commands._common import (
 
 if TYPE_CHECKING:  # the store (SQLAlchemy) loads when a command runs
     from patriline.casework import Session
+    from patriline.commands.remote import Remote
 
 DB_OPTION = typer.Option(
     None, "--db", help="Store URL: a SQLite file or postgresql://… (default: $PATRILINE_DB)."
@@ -57,6 +58,21 @@ def _session(db: str | None, user: str | None) -> Iterator[Session]:
 
     with Session.open(store_url(db), user or default_user()) as session:
         yield session
+
+
+def remote_for(db: str | None, user: str | None) -> Remote | None:
+    """The server of this run, or None; with a server ``--db`` and ``--user`` are refused
+    (the server knows its store, and the acting user is the token's owner)."""
+    from patriline.commands.remote import current
+    from patriline.errors import InputError
+
+    server = current()
+    if server is not None and (db is not None or user is not None):
+        raise InputError(
+            "with --server the store is the server's and the acting user is the token's "
+            "owner: leave out --db and --user"
+        )
+    return server
 
 
 def init(
@@ -158,8 +174,14 @@ def case_open(
     user: str | None = USER_OPTION,
 ) -> None:
     """Open a case (searches and identity reads happen within a case)."""
-    with _session(db, user) as session:
-        session.open_case(case, purpose=purpose, legal_basis=legal_basis, case_type=case_type)
+    server = remote_for(db, user)
+    if server is not None:
+        body = {"case": case, "purpose": purpose, "legal_basis": legal_basis,
+                "case_type": case_type}  # fmt: skip
+        server.call("POST", "/cases", json=body)
+    else:
+        with _session(db, user) as session:
+            session.open_case(case, purpose=purpose, legal_basis=legal_basis, case_type=case_type)
     typer.echo(f"opened case {case} ({case_type})")
 
 
@@ -234,10 +256,22 @@ def audit_verify(
 ) -> None:
     """Check the audit hash chain and the rows bound to it (users, cases, approvals); exit
     1 and name the first broken entry, or the table and key of a forged row, if it fails."""
+    from types import SimpleNamespace
+
     from patriline.casework.stores import read_anchors, verify_chain
 
     anchors = [a for path in anchor or [] for a in read_anchors(path)]
-    result = verify_chain(store_url(db), anchors)
+    server = remote_for(db, None)
+    if server is not None:  # the server verifies its store (an audited check)
+        if anchors:
+            from patriline.errors import InputError
+
+            raise InputError("--anchor is checked on the store itself: run it without --server")
+        doc = server.call("GET", "/audit/verify")
+        keys = ("ok", "entries", "first_bad_id", "table", "key", "reason")
+        result: Any = SimpleNamespace(**{k: doc.get(k) for k in keys})
+    else:
+        result = verify_chain(store_url(db), anchors)
     if as_json:
         emit_json(
             {
@@ -427,6 +461,11 @@ def user_set_role(
 
 def case_list(db: str | None = DB_OPTION, user: str | None = USER_OPTION) -> None:
     """List the cases (TSV: id, opened_by, opened_at, purpose)."""
+    server = remote_for(db, user)
+    if server is not None:
+        for c in server.pages("/cases"):
+            typer.echo(f"{c['id']}\t{c['opened_by']}\t{c['opened_at']}\t{c['purpose']}")
+        return
     with _session(db, user) as session:
         cases = session.list_cases()
     for c in cases:
@@ -439,16 +478,29 @@ def case_show(
     user: str | None = USER_OPTION,
 ) -> None:
     """Show a case: purpose, legal basis, opener and its live familial approval (no profiles)."""
-    with _session(db, user) as session:
-        c = session.case(case)
+    server = remote_for(db, user)
+    if server is not None:
+        d = server.call("GET", f"/cases/{case}")
+    else:
+        import dataclasses
+
+        with _session(db, user) as session:
+            c = session.case(case)
+        d = dataclasses.asdict(c) | {"closed": c.closed}
     approval = (
-        f"{c.familial_approved_by} at {c.familial_approved_at}"
-        if c.familial_approved_by
+        f"{d['familial_approved_by']} at {d['familial_approved_at']}"
+        if d.get("familial_approved_by")
         else "none"
     )
+    closed = (
+        f"\nclosed by {d.get('closed_by')} at {d.get('closed_at')}: {d.get('closed_reason')}"
+        if d.get("closed")
+        else ""
+    )
     typer.echo(
-        f"case {c.id}\npurpose: {c.purpose}\nlegal basis: {c.legal_basis}\n"
-        f"opened by {c.opened_by} at {c.opened_at}\nfamilial approval: {approval}"
+        f"case {d['id']} ({d.get('case_type') or 'criminal'})\npurpose: {d['purpose']}\n"
+        f"legal basis: {d['legal_basis']}\nopened by {d['opened_by']} at {d['opened_at']}\n"
+        f"familial approval: {approval}{closed}"
     )
 
 

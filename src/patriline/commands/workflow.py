@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from patriline.commands._common import JSON_OPTION, emit_json
-from patriline.commands.store import DB_OPTION, USER_OPTION, _session, case_app
+from patriline.commands.store import DB_OPTION, USER_OPTION, _session, case_app, remote_for
 
 approval_app = typer.Typer(
     help="Familial-search approval requests: an analyst asks, another supervisor decides.",
@@ -41,6 +41,11 @@ def case_close(
 ) -> None:
     """Close a case: no more searches, imports or approvals in it; its record, audit
     entries and report stay readable. Pending approval requests are withdrawn."""
+    server = remote_for(db, user)
+    if server is not None:
+        d = server.call("POST", f"/cases/{case}/close", json={"reason": reason})
+        typer.echo(f"closed case {d['id']} ({d['closed_at']})")
+        return
     with _session(db, user) as session:
         c = session.close_case(case, reason)
     typer.echo(f"closed case {c.id} ({c.closed_at})")
@@ -58,6 +63,13 @@ def approval_request(
 ) -> None:
     """Ask for a familial-search approval of one trace within bounds (a supervisor who
     did not open the case decides it)."""
+    server = remote_for(db, user)
+    if server is not None:
+        body = {"trace": haplotype, "max_mismatches": max_mismatches, "max_steps": max_steps,
+                "min_loci": min_loci, "reason": reason}  # fmt: skip
+        d = server.call("POST", f"/cases/{case}/approval-requests", json=body)
+        typer.echo(f"approval request {d['id']} filed in case {d['case_id']} ({d['status']})")
+        return
     with _session(db, user) as session:
         r = session.request_approval(
             case, trace=haplotype, max_mismatches=max_mismatches, max_steps=max_steps,
@@ -74,14 +86,17 @@ def approval_queue(
 ) -> None:
     """The requests this user may decide (a supervisor never sees his own cases' or
     requests), TSV."""
-    with _session(db, user) as session:
-        rows = session.approval_queue(status=None if all_ else "pending")
+    server = remote_for(db, user)
+    if server is not None:
+        docs = server.pages("/approval-requests", {"status": "all" if all_ else "pending"})
+    else:
+        with _session(db, user) as session:
+            docs = [r.to_dict() for r in session.approval_queue(status=None if all_ else "pending")]
     if as_json:
-        emit_json({"requests": [r.to_dict() for r in rows]})
+        emit_json({"requests": docs})
         return
     typer.echo("\t".join(REQUEST_FIELDS))
-    for r in rows:
-        d = r.to_dict()
+    for d in docs:
         typer.echo(_tsv([d.get(k) for k in REQUEST_FIELDS]))
 
 
@@ -113,10 +128,17 @@ def approval_decide(
     """Approve or refuse a request (a supervisor other than the case's opener)."""
     if approve == refuse:
         raise typer.BadParameter("give exactly one of --approve or --refuse")
-    with _session(db, user) as session:
-        r = session.decide_request(request_id, approve=approve, reason=reason)
-    extra = f"; approval {r.approval_id}" if r.approval_id is not None else ""
-    typer.echo(f"request {r.id} in case {r.case_id}: {r.status}{extra}")
+    server = remote_for(db, user)
+    if server is not None:
+        d = server.call(
+            "POST", f"/approval-requests/{request_id}/decision",
+            json={"approve": approve, "reason": reason},
+        )  # fmt: skip
+    else:
+        with _session(db, user) as session:
+            d = session.decide_request(request_id, approve=approve, reason=reason).to_dict()
+    extra = f"; approval {d['approval_id']}" if d.get("approval_id") is not None else ""
+    typer.echo(f"request {d['id']} in case {d['case_id']}: {d['status']}{extra}")
 
 
 def approval_withdraw(
@@ -139,9 +161,13 @@ def transparency(
 ) -> None:
     """Monthly counts of searches, familial searches, approvals, refusals, expansions,
     imports and expungements from the audit log (counts only, never names)."""
-    with _session(db, user) as session:
-        months = session.transparency(month=month)
-    docs = [m.to_dict() for m in months]
+    server = remote_for(db, user)
+    if server is not None:
+        got = server.call("GET", "/transparency", params={"month": month})
+        docs = got["months"] if isinstance(got, dict) and "months" in got else got
+    else:
+        with _session(db, user) as session:
+            docs = [m.to_dict() for m in session.transparency(month=month)]
     if as_json:
         emit_json({"months": docs})
         return
