@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from patriline.casework import auditing, cases, users
-from patriline.casework.access import SCOPES, action_of, check, check_scopes
+from patriline.casework.access import SCOPES, Action, action_of, check, check_scopes
 from patriline.errors import AccessDenied
 from patriline.store import Actor, AuditRecord, Case, Database
 from patriline.store import cases as _cases
@@ -53,6 +53,10 @@ if TYPE_CHECKING:
 __all__ = ["Session"]
 
 #: How a session reaches the store, recorded in every audit entry it writes.
+
+#: What a session on a read-only store (an evidence copy) may do.
+READ_ONLY_ACTIONS = frozenset({Action.AUDIT_READ})
+
 VIA = ("local", "service")
 
 
@@ -101,9 +105,14 @@ class Session:
         *,
         via: str = "local",
         scopes: frozenset[str] | None = None,
+        read_only: bool = False,
     ) -> Iterator[Session]:
-        """Open the store at ``url`` for ``user``; the store is closed on exit."""
-        store = Database.open(url)
+        """Open the store at ``url`` for ``user``; the store is closed on exit.
+
+        ``read_only`` (an evidence copy): only reading the audit log and the store's
+        counts is possible, and those reads are not recorded in the copy (it must not
+        change); every other action is refused before anything is computed."""
+        store = Database.open(url, read_only=read_only)
         try:
             yield cls(store, user, via=via, scopes=scopes)
         finally:
@@ -129,7 +138,14 @@ class Session:
         with the reason; the refusal is audited (``access_denied``, with the action and
         case asked for).
         """
-        action_of(action)  # ValueError for an unknown action
+        act = action_of(action)  # ValueError for an unknown action
+        if self.store.read_only and act not in READ_ONLY_ACTIONS:
+            # Fail closed, before anything is computed: the refusal cannot be recorded
+            # in a read-only copy, so nothing may be read that would need an entry.
+            raise AccessDenied(
+                f"{act} needs a writable store: this one is open read-only (an evidence "
+                "copy allows info, audit verify and audit show)"
+            )
         case_id = case.id if isinstance(case, Case) else case
         role = self.role()
         loaded = _cases.find_case(self.store, case_id) if case_id else None
@@ -209,8 +225,12 @@ class Session:
     ) -> int:
         """Append one audit entry for the user (its own transaction); its ID.
 
-        The role recorded is the store's; the purpose defaults to the case's.
+        The role recorded is the store's; the purpose defaults to the case's. On a
+        read-only store (only :data:`READ_ONLY_ACTIONS` get this far) nothing is written
+        and the ID is 0: the copy must not change.
         """
+        if self.store.read_only:
+            return 0
         return self.store.append_audit(
             self.entry(action, case=case, purpose=purpose, params=params, result=result)
         )

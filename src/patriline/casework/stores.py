@@ -45,9 +45,12 @@ def create_store(url: str | Path, admin: str) -> None:
     Database.create(url, admin).close()
 
 
-def verify_chain(url: str | Path, anchors: Sequence[Anchor] = ()) -> VerifyResult:
-    """Check the audit chain of the store at ``url`` (and that it extends ``anchors``)."""
-    with Database.open(url) as store:
+def verify_chain(
+    url: str | Path, anchors: Sequence[Anchor] = (), *, read_only: bool = False
+) -> VerifyResult:
+    """Check the audit chain of the store at ``url`` (and that it extends ``anchors``);
+    ``read_only`` for an evidence copy (nothing written beside it)."""
+    with Database.open(url, read_only=read_only) as store:
         return store.verify_audit(anchors)
 
 

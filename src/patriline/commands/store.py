@@ -53,11 +53,37 @@ OWNER_DB_OPTION = typer.Option(
 
 
 @contextmanager
-def _session(db: str | None, user: str | None) -> Iterator[Session]:
+def _session(db: str | None, user: str | None, *, read_only: bool = False) -> Iterator[Session]:
     from patriline.casework import Session
 
-    with Session.open(store_url(db), user or default_user()) as session:
+    with Session.open(store_url(db), user or default_user(), read_only=read_only) as session:
         yield session
+
+
+READ_ONLY_OPTION = typer.Option(
+    False,
+    "--read-only",
+    help="Open the store read-only (an evidence copy: nothing written, no -wal/-shm files); "
+    "automatic when the SQLite file or its folder is not writable.",
+)
+
+
+def read_only_wanted(db: str | None, flag: bool) -> bool:
+    """``--read-only``, or a SQLite store whose file or folder this process cannot write
+    (a read-only evidence copy: opening it for writing would fail)."""
+    if flag:
+        return True
+    import os
+
+    url = store_url(db)
+    if url.startswith(("postgres://", "postgresql://", "postgresql+")):
+        return False
+    path = url.split("///", 1)[1] if url.startswith("sqlite:") else url
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        err_console.print(f"note: {path} is not writable: opened read-only")
+        return True
+    return False
 
 
 def remote_for(db: str | None, user: str | None) -> Remote | None:
@@ -252,6 +278,7 @@ def audit_verify(
         "--anchor",
         help="Anchor file(s) written by `audit anchor`: the chain must still extend them.",
     ),
+    read_only: bool = READ_ONLY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check the audit hash chain and the rows bound to it (users, cases, approvals); exit
@@ -271,7 +298,7 @@ def audit_verify(
         keys = ("ok", "entries", "first_bad_id", "table", "key", "reason")
         result: Any = SimpleNamespace(**{k: doc.get(k) for k in keys})
     else:
-        result = verify_chain(store_url(db), anchors)
+        result = verify_chain(store_url(db), anchors, read_only=read_only_wanted(db, read_only))
     if as_json:
         emit_json(
             {
@@ -321,10 +348,11 @@ def audit_show(
     limit: int | None = typer.Option(None, "--limit", help="Only the newest N entries."),
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
+    read_only: bool = READ_ONLY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show audit entries (auditors, supervisors, admins)."""
-    with _session(db, user) as session:
+    with _session(db, user, read_only=read_only_wanted(db, read_only)) as session:
         entries = session.audit_entries(case=case, limit=limit)
     if as_json:
         emit_json([e.to_dict() for e in entries])
@@ -420,10 +448,13 @@ def retention_apply(
 
 
 def info(
-    db: str | None = DB_OPTION, user: str | None = USER_OPTION, as_json: bool = JSON_OPTION
+    db: str | None = DB_OPTION,
+    user: str | None = USER_OPTION,
+    read_only: bool = READ_ONLY_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Counts: specimens by category, persons, links, cases, audit entries (users of the store)."""
-    with _session(db, user) as session:
+    with _session(db, user, read_only=read_only_wanted(db, read_only)) as session:
         i = session.store.info()
     if as_json:
         emit_json(i.to_dict())

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from patriline import __version__
 from patriline._files import private_dir
-from patriline.errors import AccessDenied, ConflictError, NotFound
+from patriline.errors import AccessDenied, ConflictError, InputError, NotFound
 from patriline.haplotype import Haplotype, parse_haplotype_string
 from patriline.links import Link
 from patriline.store import audit as _audit
@@ -59,6 +59,8 @@ class Database:
         self._layout: Layout | None = None
         #: The schema revision :meth:`open` migrated from (None: it was up to date).
         self.upgraded_from: str | None = None
+        #: Opened read-only (:meth:`open` with ``read_only``): every write is refused.
+        self.read_only = False
 
     # ------------------------------------------------------------------ life cycle
     @classmethod
@@ -122,19 +124,26 @@ class Database:
         return db
 
     @classmethod
-    def open(cls, url: str | Path, *, busy_timeout: float | None = None) -> Database:
-        """Open an existing store (upgrading its schema if it is older than this version)."""
+    def open(
+        cls, url: str | Path, *, busy_timeout: float | None = None, read_only: bool = False
+    ) -> Database:
+        """Open an existing store (upgrading its schema if it is older than this version).
+
+        ``read_only`` opens it without writing anything (a SQLite evidence copy: no
+        ``-wal``/``-shm`` files created, no migration; PostgreSQL: read-only
+        transactions); every write is then refused (:class:`AccessDenied`).
+        """
         norm = normalize_url(url)
         if norm.startswith("sqlite"):
             path = make_url(norm).database
             if path and path != ":memory:" and not Path(path).exists():
                 raise NotFound(f"no store at {url} (create one with: patriline init {url})")
-        engine = (
-            make_engine(norm)
-            if busy_timeout is None
-            else make_engine(norm, busy_timeout=busy_timeout)
-        )
+        options: dict[str, Any] = {"read_only": read_only}
+        if busy_timeout is not None:
+            options["busy_timeout"] = busy_timeout
+        engine = make_engine(norm, **options)
         db = cls(norm, engine)
+        db.read_only = read_only
         try:
             with db.read() as conn:
                 rev = migrate.current_revision(conn)
@@ -145,6 +154,13 @@ class Database:
             engine.dispose()
             raise NotFound(
                 f"{url} is not a patriline store (create one with: patriline init {url})"
+            )
+        if rev != migrate.head_revision() and read_only:
+            engine.dispose()
+            raise InputError(
+                f"the store at {_redact(norm)} is at schema revision {rev} and this version "
+                f"of patriline reads {migrate.head_revision()}; a read-only store cannot be "
+                "migrated: open a writable copy of it, or use the patriline version that wrote it"
             )
         if rev != migrate.head_revision():
             try:
@@ -174,6 +190,11 @@ class Database:
 
     def write(self) -> Any:
         """Context manager: one write transaction (all or nothing)."""
+        if self.read_only:
+            raise AccessDenied(
+                f"the store at {_redact(self.url)} is open read-only (an evidence copy): "
+                "nothing can be written to it"
+            )
         return write_transaction(self.engine)
 
     def read(self) -> Any:

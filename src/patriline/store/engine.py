@@ -58,11 +58,31 @@ def normalize_url(url: str | Path) -> str:
     return text_url
 
 
-def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engine:
-    """Create the engine for a normalized URL, with the SQLite transaction set-up."""
+def read_only_sqlite_url(path: str) -> str:
+    """A URL that opens the SQLite file ``path`` read-only, creating nothing beside it.
+
+    With no (non-empty) ``-wal`` file beside it the file is opened ``immutable``: no
+    locks, no ``-shm``, nothing written (an evidence copy on read-only media). With one,
+    ``mode=ro`` reads the WAL too (SQLite then needs its ``-shm``), so committed entries
+    still in the WAL are not missed.
+    """
+    from urllib.parse import quote
+
+    wal = Path(path + "-wal")
+    flags = "mode=ro" if wal.exists() and wal.stat().st_size > 0 else "mode=ro&immutable=1"
+    return f"sqlite:///file:{quote(path)}?{flags}&uri=true"
+
+
+def make_engine(
+    url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, read_only: bool = False
+) -> Engine:
+    """Create the engine for a normalized URL, with the SQLite transaction set-up
+    (``read_only``: :func:`read_only_sqlite_url`, no WAL switch, nothing created)."""
     if url.startswith("sqlite"):
         memory = make_url(url).database in (None, "", ":memory:")
-        if not memory:
+        if read_only and not memory:
+            url = read_only_sqlite_url(str(make_url(url).database))
+        elif not memory:
             private_sqlite_file(str(make_url(url).database))
         engine = create_engine(
             url,
@@ -74,7 +94,7 @@ def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engi
         def _connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
-            if not memory:
+            if not memory and not read_only:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             # Foreign keys are enforced by PostgreSQL; in SQLite the library keeps them
@@ -90,6 +110,12 @@ def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Engi
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
+    if read_only:
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"options": "-c default_transaction_read_only=on"},
+        )
     return create_engine(url, pool_pre_ping=True)
 
 
