@@ -94,7 +94,9 @@ def test_convert__every_format(
     src = EXAMPLES / "yfiler_plus.csv"
     out = tmp_path / target
     assert main(["convert", str(src), str(out)]) == 0
-    assert "30 of 30 specimens written" in capsys.readouterr().out
+    assert (
+        "30 of 30 specimens written" in capsys.readouterr().err
+    )  # status on stderr (issue 14 item 8)
     back = read(out)
     orig = read(src)
     assert [dict(r.haplotype.alleles) for r in back.records] == [
@@ -127,3 +129,31 @@ def test_convert__bad_format_names(capsys: pytest.CaptureFixture[str], tmp_path:
         == 2
     )
     assert "unknown format 'xls'" in capsys.readouterr().err
+
+
+def test_convert__never_overwrites_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Class of defect (issue 14 item 8): writers that overwrite their input, fill an
+    unknown extension with CSV text, or mix status lines into data on stdout."""
+    src = tmp_path / "in.csv"
+    src.write_bytes((EXAMPLES / "yfiler_plus.csv").read_bytes())
+    before = src.read_bytes()
+    assert main(["convert", str(src), str(src)]) == 2
+    assert main(["convert", str(src), str(tmp_path / "." / "in.csv"), "--force"]) == 2
+    assert src.read_bytes() == before
+    assert "output is the input" in capsys.readouterr().err
+    assert main(["convert", str(src), str(tmp_path / "out.xlsx")]) == 2
+    assert "does not write .xlsx" in capsys.readouterr().err
+    assert not (tmp_path / "out.xlsx").exists()
+    out = tmp_path / "out.json"
+    out.write_text("keep me")
+    assert main(["convert", str(src), str(out)]) == 2
+    assert out.read_text() == "keep me" and "--force" in capsys.readouterr().err
+    assert main(["convert", str(src), str(out), "--force"]) == 0
+    capsys.readouterr()
+    assert main(["convert", str(src), "-"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("specimen,") and len(lines) == 31  # data only
+    assert "specimens written" in captured.err

@@ -103,7 +103,10 @@ def test_convert__output_and_rejects_are_0600(tmp_path: Path, target: str) -> No
     assert main(["convert", str(EXAMPLES / "yfiler_plus.csv"), str(out)]) == 0
     assert _mode(out) == 0o600
     src = DATA / "impossible_values.csv"
-    assert main(["convert", str(src), str(out), "--lenient", "--rejects", str(rejects)]) == 0
+    assert (
+        main(["convert", str(src), str(out), "--lenient", "--rejects", str(rejects), "--force"])
+        == 0
+    )
     assert _mode(out) == 0o600 and _mode(rejects) == 0o600
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -80,3 +81,28 @@ def default_user() -> str:
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+FORCE_OPTION = typer.Option(False, "--force", help="Overwrite the output file if it exists.")
+
+
+def check_output(path: Path, *, force: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse to write ``path`` over one of ``inputs`` (whatever ``force``) or over an
+    existing file without ``force``. ``-`` (stdout) is always allowed."""
+    from patriline.errors import InputError
+
+    if str(path) == "-":
+        return
+    for source in inputs:
+        if str(source) == "-":
+            continue
+        same = path.resolve() == source.resolve()
+        if not same and path.exists() and source.exists():
+            same = os.path.samefile(path, source)
+        if same:
+            raise InputError(
+                f"{path}: the output is the input file {source}; write to another file",
+                field="out",
+            )
+    if path.exists() and not force:
+        raise InputError(f"{path} exists; give --force to overwrite it", field="out")

@@ -10,7 +10,13 @@ import typer
 from rich.table import Table
 
 from patriline._files import private_open
-from patriline.commands._common import JSON_OPTION, console, emit_json
+from patriline.commands._common import (
+    FORCE_OPTION,
+    JSON_OPTION,
+    check_output,
+    console,
+    emit_json,
+)
 from patriline.errors import InputError
 from patriline.reference import Catalog, Kit, default_catalog
 
@@ -186,8 +192,8 @@ def validate(
 
 
 def convert(
-    source: Path = typer.Argument(..., metavar="IN", help="The file to read."),
-    target: Path = typer.Argument(..., metavar="OUT", help="The file to write."),
+    source: Path = typer.Argument(..., metavar="IN", help="The file to read (- for stdin)."),
+    target: Path = typer.Argument(..., metavar="OUT", help="The file to write (- for stdout)."),
     from_fmt: str | None = typer.Option(None, "--from", help="Input format (default: detect)."),
     to_fmt: str | None = typer.Option(
         None, "--to", help="Output format (default: from OUT's name; csv)."
@@ -199,19 +205,45 @@ def convert(
         None, "--rejects", help="Write the problems of rejected rows to this CSV file."
     ),
     kit: str | None = typer.Option(None, "--kit", "-k", help="Check loci against this kit."),
+    force: bool = FORCE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Convert between csv, genemapper, yhrd and json. Strict unless --lenient."""
+    """Convert between csv, genemapper, yhrd and json. Strict unless --lenient.
+
+    Never writes over its input; an existing OUT needs --force; OUT's extension must name
+    a format patriline writes (or give --to). Status lines go to stderr, so ``-`` (stdout)
+    carries only the data."""
+    import shutil
+    import sys
+    import tempfile
+
     from patriline.io import ReadError, check_format, write
 
     catalog = default_catalog()
     chosen = _kit_option(catalog, kit)
     fin = check_format(from_fmt) if from_fmt else None
     fout = check_format(to_fmt) if to_fmt else None
-    result = _read_safely(source, fin, chosen, catalog, strict=not lenient)
-    if result.rows == 0 and result.problems:
-        raise ReadError(result.problems[0])
-    written = write(result.records, target, format=fout, catalog=catalog)
+    check_output(target, force=force, inputs=(source,))
+    if fout is None:
+        fout = _format_of_name(target)
+    with tempfile.TemporaryDirectory(prefix="plconv") as tmp:
+        if str(source) == "-":
+            source_path = Path(tmp) / "stdin"
+            source_path.write_bytes(sys.stdin.buffer.read())
+        else:
+            source_path = source
+        result = _read_safely(source_path, fin, chosen, catalog, strict=not lenient)
+        if result.rows == 0 and result.problems:
+            raise ReadError(result.problems[0])
+        if str(target) == "-":
+            suffix = {"json": "json", "genemapper": "gm.txt", "yhrd": "yhrd.tsv"}.get(fout, "csv")
+            staged = Path(tmp) / f"stdout.{suffix}"
+            written = write(result.records, staged, format=fout, catalog=catalog)
+            with staged.open("rb") as fh:
+                shutil.copyfileobj(fh, sys.stdout.buffer)
+            sys.stdout.flush()
+        else:
+            written = write(result.records, target, format=fout, catalog=catalog)
     if rejects is not None:
         _write_rejects(result.problems, rejects)
     if as_json:
@@ -227,7 +259,8 @@ def convert(
         )
         return
     typer.echo(
-        f"{source} ({result.format}) → {target}: {written} of {result.rows} specimens written"
+        f"{source} ({result.format}) → {target}: {written} of {result.rows} specimens written",
+        err=True,
     )
     if result.problems:
         where = f"; see {rejects}" if rejects else ""
@@ -238,6 +271,29 @@ def convert(
         if rejects is None:
             for p in result.problems:
                 typer.echo(f"  {p}", err=True)
+
+
+#: Extensions of the wide CSV writer (anything else must be a registered pattern or --to).
+_WIDE_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
+
+
+def _format_of_name(target: Path) -> str:
+    """The format OUT's name selects; an unknown extension (``.xlsx``) is refused rather
+    than filled with CSV text."""
+    from patriline.io.formats import by_file_name
+
+    if str(target) == "-":
+        return "csv"
+    found = by_file_name(target)
+    if found is not None:
+        return found.name
+    if target.suffix.lower() in _WIDE_SUFFIXES:
+        return "csv"
+    raise InputError(
+        f"{target}: patriline does not write {target.suffix or 'files without an extension'}"
+        " (it writes .csv, .tsv, .txt, .json, *.gm.txt, *.yhrd.tsv); give another name or --to",
+        field="out",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 import typer
 
 from patriline.commands._common import (
+    FORCE_OPTION,
     JSON_OPTION,
+    check_output,
     console,
     default_user,
     emit_json,
@@ -220,12 +222,15 @@ def report(
         help="Reference population file (default: the store's reference categories, "
         "without the candidate and the men recorded in his paternal line).",
     ),
+    force: bool = FORCE_OPTION,
     db: str | None = typer.Option(None, "--db", help="Store URL (default: $PATRILINE_DB)."),
     user: str | None = typer.Option(None, "--user", help="Acting user (default: $PATRILINE_USER)."),
 ) -> None:
     """Write a printable case report: profiles, frequencies, matching men, LR, TMRCA."""
     from patriline.casework import Session
     from patriline.stats.report import ReportRequest
+
+    check_output(out, force=force, inputs=tuple(p for p in (trace, model, reference) if p))
 
     if (trace is None) == (haplotype is None):
         raise typer.BadParameter("give the trace as exactly one of --trace FILE or --haplotype")
