@@ -131,3 +131,30 @@ def test_cli__unknown_user_and_missing_store(
     assert code == 4 and "no store at" in err
     code, _, err = _run(capsys, "user", "add", "x", "--role", "god")
     assert code == 2 and "unknown role" in err
+
+
+def test_audit_show__filters_and_whole_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 item 10: filter by user, action and date; --by-user is not --user (who
+    reads); TSV with whole values and the purpose when not a terminal."""
+    db = str(tmp_path / "a.db")
+    assert main(["init", db, "--user", "admin"]) == 0
+    assert main(["user", "add", "ana", "--role", "analyst", "--db", db, "--user", "admin"]) == 0
+    assert main(["case", "open", "C1", "--purpose", "a long purpose that a table would cut",
+                 "--legal-basis", "w", "--db", db, "--user", "ana"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["audit", "show", "--db", db, "--user", "admin", "--by-user", "ana"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    assert rows and {r["user"] for r in rows} == {"ana"}
+    assert [r["purpose"] for r in rows if r["action"] == "case_open"] == [
+        "a long purpose that a table would cut"
+    ]
+    assert main(["audit", "show", "--db", db, "--user", "admin", "--action", "user_admin"]) == 0
+    acts = [line.split("\t")[6] for line in capsys.readouterr().out.strip().splitlines()[1:]]
+    assert acts and set(acts) == {"user_admin"}
+    assert main(["audit", "show", "--db", db, "--user", "admin", "--until", "2000-01-01"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1  # header only
+    assert main(["audit", "show", "--db", db, "--user", "admin", "--since", "yesterday"]) == 2

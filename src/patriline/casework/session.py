@@ -412,9 +412,19 @@ class Session:
         cases.require_case_hits(self, action, case, specimens)
 
     def audit_entries(
-        self, *, case: str | None = None, limit: int | None = None
+        self,
+        *,
+        case: str | None = None,
+        limit: int | None = None,
+        by_user: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[AuditEntry]:
-        return auditing.audit_entries(self, case=case, limit=limit)
+        return auditing.audit_entries(
+            self, case=case, limit=limit, by_user=by_user, action=action, since=since,
+            until=until,
+        )  # fmt: skip
 
     def verify_audit(self, anchors: Sequence[Anchor] = ()) -> VerifyResult:
         return auditing.verify_audit(self, anchors)

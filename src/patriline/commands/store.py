@@ -346,24 +346,44 @@ def audit_anchor(
 def audit_show(
     case: str | None = typer.Option(None, "--case", help="Only entries of this case."),
     limit: int | None = typer.Option(None, "--limit", help="Only the newest N entries."),
+    by_user: str | None = typer.Option(
+        None, "--by-user", help="Only entries by this user (--user names who is reading)."
+    ),
+    action: str | None = typer.Option(None, "--action", help="Only this action (e.g. search)."),
+    since: str | None = typer.Option(None, "--since", help="At or after this ISO date/time."),
+    until: str | None = typer.Option(None, "--until", help="Up to this ISO date (inclusive)."),
     db: str | None = DB_OPTION,
     user: str | None = USER_OPTION,
     read_only: bool = READ_ONLY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Show audit entries (auditors, supervisors, admins)."""
+    """Show audit entries (auditors, supervisors, admins): on a terminal a table, else TSV
+    with whole values."""
+    import sys
+
     with _session(db, user, read_only=read_only_wanted(db, read_only)) as session:
-        entries = session.audit_entries(case=case, limit=limit)
+        entries = session.audit_entries(
+            case=case, limit=limit, by_user=by_user, action=action, since=since, until=until
+        )
     if as_json:
         emit_json([e.to_dict() for e in entries])
         return
+    columns = ("id", "time", "user", "role", "case", "purpose", "action", "params", "result")
+    rows = [
+        (str(e.id), e.at, e.user, e.role or "", e.case or "", e.purpose or "", e.action,
+         _short(e.params), _short(e.result))
+        for e in entries
+    ]  # fmt: skip
+    if not sys.stdout.isatty():
+        typer.echo("\t".join(columns))
+        for r in rows:
+            typer.echo("\t".join(x.replace("\t", " ").replace("\n", " ") for x in r))
+        return
     from rich.table import Table
 
-    table = Table("id", "time", "user", "case", "action", "params", "result")
-    for e in entries:
-        table.add_row(
-            str(e.id), e.at[:19], e.user, e.case or "", e.action, _short(e.params), _short(e.result)
-        )
+    table = Table(*columns)
+    for r in rows:
+        table.add_row(r[0], r[1][:19], *r[2:])
     console.print(table)
 
 
