@@ -47,7 +47,7 @@ def main(source: Path = SOURCE) -> None:
         for header in reader.fieldnames or []:
             try:
                 ref = catalog.resolve_column(header)
-            except Exception:  # noqa: BLE001 - ID, Population and other non-locus columns
+            except Exception:
                 continue
             if ref.kind == "allele":
                 columns[header] = ref.locus

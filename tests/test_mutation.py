@@ -120,3 +120,19 @@ def test_stepwise_model__rejects_bad_parameters() -> None:
         StepwiseModel(max_meioses=0)
     with pytest.raises(ValueError, match="prior"):
         meioses_posterior([], StepwiseModel(max_meioses=5), prior=np.ones(3))
+
+
+def test_rate_node_table__equals_scipy_beta_quantiles() -> None:
+    """The packaged nodes (a search need not import SciPy) are the Beta posterior
+    quantiles SciPy gives (independent computation: ``scipy.stats.beta.ppf``)."""
+    import numpy as np
+    from scipy import stats
+
+    from patriline.stats.mutation import _node_table
+
+    table = _node_table()
+    assert len(table) >= 30
+    for key, nodes in table.items():
+        k, n, q = (float(x) for x in key.split(","))
+        expected = stats.beta(k + 0.5, n - k + 0.5).ppf((np.arange(int(q)) + 0.5) / q)
+        assert np.allclose(nodes, expected, rtol=1e-12, atol=0), key

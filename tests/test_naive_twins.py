@@ -70,3 +70,23 @@ def test_estep__equals_plain_logsumexp(seed: int, n: int, c: int) -> None:
     np.testing.assert_allclose(wsum, w_ref, rtol=1e-9)
     np.testing.assert_allclose(ssum, s_ref, rtol=1e-9, atol=1e-9)
     assert vmax == pytest.approx(v_ref.max())
+
+
+def test_hash_rows__python_path_equals_the_kernel() -> None:
+    """A query (at most ``PYTHON_MAX`` rows) is hashed in Python integers to spare a CLI
+    search numba's start-up; it must give the kernel's hashes bit for bit (the DYS389
+    segment position included)."""
+    import numpy as np
+
+    from patriline.search import _hash_kernels as hk
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        ncol, n = int(rng.integers(1, 40)), int(rng.integers(1, hk.PYTHON_MAX + 1))
+        values = rng.integers(-4, 400, size=(ncol, n)).astype(np.int16)
+        cols = rng.permutation(ncol)[: int(rng.integers(1, ncol + 1))].astype(np.int64)
+        seg, i1 = int(rng.integers(-1, len(cols))), int(rng.integers(0, ncol))
+        seed = int(rng.integers(0, 2**31))
+        kernel = np.empty(n, dtype=np.uint64)
+        hk._hash_rows_serial(values, cols, seg, i1, seed, kernel)
+        assert (hk.hash_rows(values, cols, seg, i1, seed) == kernel).all()

@@ -325,3 +325,28 @@ def test_query__dys389i_change_carried_by_dys389ii() -> None:
     assert hits.plan == "pigeonhole"
     assert as_dict(hits) == linear_scan(haps[0], ["A", "B", "C"], haps, 2, None, 9)
     assert "B" in hits.ids
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(haplotypes(), min_size=1, max_size=12), haplotypes())
+def test_rows_distance__python_path_equals_the_kernel(
+    rows: list[Haplotype], query: Haplotype
+) -> None:
+    """A handful of rows (a search's hits) is compared in Python to spare a CLI search
+    numba's start-up; counts and flags must be the kernel's, every allele kind drawn."""
+    import numpy as np
+
+    from patriline.search import _distance_kernels as dk
+    from patriline.search.index import SearchIndex
+
+    layout = Layout.for_loci(SMALL_LOCI)
+    enc = encode([*rows, query], layout)
+    table = SearchIndex.build([str(i) for i in range(len(rows))], encode(rows, layout)).locus_table
+    q = np.ascontiguousarray(enc.values[:, -1])
+    idx = np.arange(len(rows), dtype=np.int64)
+    kernel = np.empty((len(rows), 4), dtype=np.int32)
+    dk._rows_distance_into(enc.values, idx, q, table, kernel, 0, len(rows))
+    python = np.array(
+        [dk._row_distance_py(q.tolist(), enc.values[:, r].tolist(), table) for r in idx.tolist()]
+    )
+    assert (python == kernel).all()

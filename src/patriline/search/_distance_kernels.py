@@ -317,16 +317,76 @@ def _rows_distance_parallel(
         _rows_distance_into(values, rows, q, loci, out, c * 1024, min(n, c * 1024 + 1024))
 
 
+#: At most this many rows are compared in plain Python (:func:`_row_distance_py`): the
+#: hits of one exact search must not pay numba's first-dispatch start-up (0.3-0.4 s,
+#: measured), which a command-line search meets in full.
+PYTHON_MAX = 8
+
+
+def _pair_py(x: int, y: int) -> tuple[int, int, int]:
+    if x == -1 or y == -1:
+        return 0, 0, 0
+    if x == -2 or y == -2:
+        return (1, 0, 0) if x == y else (1, 1, 1)
+    d = abs(x - y)
+    return (1, 0, 0) if d == 0 else (1, 1, (d + 9) // 10)
+
+
+def _locus_cost_py(x: list[int], y: list[int], c: int) -> tuple[int, int, int, int]:
+    """:func:`locus_cost` in Python (the same pairing rule, order and flag)."""
+    if x[0] in (-1, -3) or y[0] in (-1, -3):
+        return 0, 0, 0, 0
+    if x[0] == -4 or y[0] == -4:
+        return (c, 0, 0, 1) if x[0] == y[0] else (c, c, c, 0)
+    if c == 1:
+        a, m, st = _pair_py(x[0], y[0])
+        return a, m, st, 0
+    best_s = best_m = BIG
+    best_c, flag = -1, 0
+    for p in range(int(_NPERMS[c])):
+        cc = mm = ss = 0
+        for j in range(c):
+            a, m, st = _pair_py(x[j], y[int(_PERMS[c, p, j])])
+            cc, mm, ss = cc + a, mm + m, ss + st
+        if ss < best_s or (ss == best_s and mm < best_m):
+            best_s, best_m, best_c, flag = ss, mm, cc, 0
+        elif ss == best_s and mm == best_m and cc != best_c:
+            flag = 1
+            best_c = max(best_c, cc)
+    return best_c, best_m, best_s, flag
+
+
+def _row_distance_py(x: list[int], y: list[int], loci: LocusTable) -> tuple[int, int, int, int]:
+    """:func:`row_distance` in Python: same counts and flag (``tests/test_naive_twins.py``)."""
+    i1, i2 = loci.i1, loci.i2
+    seg = i1 >= 0 and x[i1] >= 0 and x[i2] >= 0 and y[i1] >= 0 and y[i2] >= 0
+    comp = mism = steps = flag = 0
+    for s, c in zip(loci.starts.tolist(), loci.copies.tolist(), strict=True):
+        if seg and s == i2:
+            d = abs((x[i2] - x[i1]) - (y[i2] - y[i1]))
+            comp, mism, steps = comp + 1, mism + int(d > 0), steps + (d + 9) // 10
+            continue
+        a, m, st, f = _locus_cost_py(x[s : s + c], y[s : s + c], c)
+        comp, mism, steps, flag = comp + a, mism + m, steps + st, flag | f
+    return comp, mism, steps, flag
+
+
 def rows_distance(
     values: np.ndarray, rows: np.ndarray, q: np.ndarray, loci: LocusTable
 ) -> np.ndarray:
     """``out[k] = (compared, mismatches, steps, flag)`` of query ``q`` and row ``rows[k]``.
 
-    Few rows run on one thread (waking the thread pool costs more than the work).
+    Few rows run on one thread (waking the thread pool costs more than the work); at most
+    :data:`PYTHON_MAX` in Python.
     """
     n = rows.shape[0]
     out = np.empty((n, 4), dtype=np.int32)
     if n == 0:
+        return out
+    if n <= PYTHON_MAX:
+        qx = [int(v) for v in q.tolist()]
+        for k, r in enumerate(rows.tolist()):
+            out[k] = _row_distance_py(qx, [int(v) for v in values[:, r].tolist()], loci)
         return out
     if n < SERIAL_MAX:
         _rows_distance_into(values, rows, q, loci, out, 0, n)

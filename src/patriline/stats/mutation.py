@@ -135,24 +135,51 @@ def difference_table(mu: float | Sequence[float], model: StepwiseModel) -> np.nd
     return np.mean(tables, axis=0)
 
 
-@functools.lru_cache(maxsize=256)
-def _rate_nodes(locus: Locus, segment: bool, uncertainty: bool, q: int) -> tuple[float, ...]:
-    catalog = default_catalog()
+def _rate_counts(locus: Locus, segment: bool) -> tuple[float, float]:
+    """(mutations, meioses) behind a locus's rate, or behind the DYS389 II − I segment."""
     if segment:
         # DYS389II compared on II − I: mutations of the II-only part. Counts as II minus I
         # scaled to II's meioses (YHRD-malan counts for both parts).
-        first = catalog.locus("DYS389I")
+        first = default_catalog().locus("DYS389I")
         k2, n2, _ = locus.rate_counts()
         k1, n1, _ = first.rate_counts()
-        k, n = max(k2 - k1 * n2 / n1, 0.5), n2
-    else:
-        k, n, _ = locus.rate_counts()
+        return max(k2 - k1 * n2 / n1, 0.5), n2
+    k, n, _ = locus.rate_counts()
+    return k, n
+
+
+@functools.cache
+def _node_table() -> dict[str, list[float]]:
+    """``reference/data/rate_nodes.json`` (written by ``scripts/rate_nodes.py``)."""
+    import json
+    from importlib import resources
+
+    path = resources.files("patriline.reference") / "data" / "rate_nodes.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): [float(x) for x in v] for k, v in doc["nodes"].items()}
+
+
+def _beta_nodes(k: float, n: float, q: int, *, table: bool = True) -> tuple[float, ...]:
+    """The ``q`` quantile nodes ``(i + 1/2)/q`` of the Beta(k + 1/2, n − k + 1/2)
+    posterior of a rate (Jeffreys prior). The catalog's loci at the default ``q`` come
+    from the packaged table (the same numbers, precomputed: a search need not import
+    SciPy); anything else from ``scipy.special.betaincinv``."""
+    if table:
+        hit = _node_table().get(f"{k!r},{n!r},{q}")
+        if hit is not None and len(hit) == q:
+            return tuple(hit)
+    from scipy.special import betaincinv
+
+    p = (np.arange(q) + 0.5) / q
+    return tuple(float(x) for x in betaincinv(k + 0.5, n - k + 0.5, p))
+
+
+@functools.lru_cache(maxsize=256)
+def _rate_nodes(locus: Locus, segment: bool, uncertainty: bool, q: int) -> tuple[float, ...]:
+    k, n = _rate_counts(locus, segment)
     if not uncertainty:
         return (k / n,)
-    from scipy import stats
-
-    post = stats.beta(k + 0.5, n - k + 0.5)
-    return tuple(float(x) for x in post.ppf((np.arange(q) + 0.5) / q))
+    return _beta_nodes(k, n, q)
 
 
 @dataclass(frozen=True)
