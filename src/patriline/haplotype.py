@@ -258,6 +258,13 @@ def _check_value(locus: Locus, raw: str, tenths: int) -> None:
             f"(at most .{locus.repeat_unit - 1})",
         )
     lo, hi = locus.allele_min - RANGE_MARGIN, locus.allele_max + RANGE_MARGIN
+    if not lo <= whole <= hi and tenths == 0:
+        raise AlleleError(
+            locus.name,
+            raw,
+            f"outside the plausible range {lo}-{hi} for {locus.name}; a 0 often stands for "
+            "a null allele in tables written from R or YHRD: read them with --zero-null",
+        )
     if not lo <= whole <= hi:
         raise AlleleError(
             locus.name,
@@ -393,11 +400,28 @@ def _single(locus: Locus) -> Locus:
 
 def _apply_dys389_difference(alleles: dict[str, Allele], text: str, catalog: Catalog) -> None:
     locus = catalog.locus("DYS389II")
-    if "DYS389II" in alleles and alleles["DYS389II"].typed:
-        raise HaplotypeError("locus DYS389II given twice (as DYS389II and as DYS389II-I)")
+    whole = alleles.get("DYS389II", MISSING)
     first = alleles.get("DYS389I", MISSING)
     diff_word = text.strip().upper()
     if diff_word in _MISSING_WORDS:
+        return
+    if whole.typed:
+        # Both DYS389II and II − I given (as published tables often are): they must agree
+        # with DYS389I; the full DYS389II is kept.
+        if first.kind is not AlleleKind.VALUE or len(first.values) != 1:
+            return  # nothing to check the two against
+        try:
+            diff = _to_tenths(text.strip())
+        except ValueError:
+            raise AlleleError("DYS389II", text, "not a repeat number (DYS389II-I)") from None
+        if whole.kind is not AlleleKind.VALUE or whole.values != (first.values[0] + diff,):
+            raise AlleleError(
+                "DYS389II",
+                text,
+                f"DYS389II {whole} and DYS389II-I {text.strip()} disagree: DYS389I "
+                f"{format_tenths(first.values[0])} + {text.strip()} = "
+                f"{format_tenths(first.values[0] + diff)}",
+            )
         return
     if first.kind is not AlleleKind.VALUE or len(first.values) != 1:
         raise AlleleError("DYS389II", text, "DYS389II-I given but DYS389I is not a single value")

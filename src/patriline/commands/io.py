@@ -73,14 +73,32 @@ def kit_summary(kit: Kit, catalog: Catalog) -> dict[str, Any]:
     }
 
 
+ZERO_NULL_OPTION = typer.Option(
+    False, "--zero-null", help="A 0 cell is a null allele (tables written from R or YHRD)."
+)
+IGNORE_OPTION = typer.Option(
+    None, "--ignore-column", help="A column to keep as a plain field, never a locus (repeat)."
+)
+
+
 def _read_safely(
-    path: Path, fmt: str | None, kit: Kit | None, catalog: Catalog, strict: bool
+    path: Path,
+    fmt: str | None,
+    kit: Kit | None,
+    catalog: Catalog,
+    strict: bool,
+    *,
+    zero_null: bool = False,
+    ignore_columns: list[str] | None = None,
 ) -> ReadResult:
     """Read; a file-level problem becomes a result with no rows and that problem."""
     from patriline.io import ReadError, ReadResult, read
 
     try:
-        return read(path, format=fmt, strict=strict, kit=kit, catalog=catalog)
+        return read(
+            path, format=fmt, strict=strict, kit=kit, catalog=catalog, zero_null=zero_null,
+            ignore_columns=tuple(ignore_columns or ()),
+        )  # fmt: skip
     except ReadError as exc:
         if strict:
             raise
@@ -162,6 +180,8 @@ def validate(
     kit: str | None = typer.Option(
         None, "--kit", "-k", help="Check loci against this kit (identifier, alias or kit file)."
     ),
+    zero_null: bool = ZERO_NULL_OPTION,
+    ignore_column: list[str] | None = IGNORE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check a file and list every problem; exit code 1 if there is any."""
@@ -169,7 +189,10 @@ def validate(
 
     catalog = default_catalog()
     chosen = _kit_option(catalog, kit)
-    result = _read_safely(file, check_format(fmt) if fmt else None, chosen, catalog, strict=False)
+    result = _read_safely(
+        file, check_format(fmt) if fmt else None, chosen, catalog, strict=False,
+        zero_null=zero_null, ignore_columns=ignore_column,
+    )  # fmt: skip
     if as_json:
         emit_json(
             {
@@ -205,6 +228,8 @@ def convert(
         None, "--rejects", help="Write the problems of rejected rows to this CSV file."
     ),
     kit: str | None = typer.Option(None, "--kit", "-k", help="Check loci against this kit."),
+    zero_null: bool = ZERO_NULL_OPTION,
+    ignore_column: list[str] | None = IGNORE_OPTION,
     force: bool = FORCE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -232,7 +257,10 @@ def convert(
             source_path.write_bytes(sys.stdin.buffer.read())
         else:
             source_path = source
-        result = _read_safely(source_path, fin, chosen, catalog, strict=not lenient)
+        result = _read_safely(
+            source_path, fin, chosen, catalog, strict=not lenient, zero_null=zero_null,
+            ignore_columns=ignore_column,
+        )  # fmt: skip
         if result.rows == 0 and result.problems:
             raise ReadError(result.problems[0])
         if str(target) == "-":

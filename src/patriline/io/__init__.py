@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from patriline.errors import InputError
 from patriline.io import formats
@@ -68,6 +69,8 @@ def read(
     strict: bool = True,
     kit: str | Kit | None = None,
     catalog: Catalog | None = None,
+    zero_null: bool = False,
+    ignore_columns: Sequence[str] = (),
 ) -> ReadResult:
     """Read specimens from a file in any supported format.
 
@@ -86,6 +89,9 @@ def read(
         are a problem, and records carry it unless a ``kit`` column says otherwise.
     catalog
         The locus catalog (default: :func:`~patriline.reference.default_catalog`).
+    zero_null, ignore_columns
+        Wide CSV only: a ``0`` cell is a null allele (tables written from R); these
+        headers are plain fields, never loci (a derived ``DYS385sum``).
 
     Returns
     -------
@@ -96,8 +102,15 @@ def read(
     kit_obj = _resolve_kit(kit, catalog)
     text = read_text(path)
     fmt = formats.get(format) if format else formats.detect(path, text)
+    options: dict[str, Any] = {}
+    if zero_null or ignore_columns:
+        if fmt.name != "csv":
+            raise InputError(
+                f"{path}: --zero-null and --ignore-column apply to wide CSV files, not {fmt.name}",
+            )
+        options = {"zero_null": zero_null, "ignore_columns": frozenset(ignore_columns)}
     with no_gc():
-        return fmt.read(path, strict=strict, catalog=catalog, kit=kit_obj, text=text)
+        return fmt.read(path, strict=strict, catalog=catalog, kit=kit_obj, text=text, **options)
 
 
 def write(

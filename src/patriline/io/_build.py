@@ -86,8 +86,22 @@ def suggest(name: str, catalog: Catalog) -> str | None:
     return catalog.suggest(name)
 
 
+def _population(fields: dict[str, str] | None) -> str | None:
+    """The row's population column (``Population``, ``population``), if any."""
+    for k, v in (fields or {}).items():
+        if k.strip().lower() == "population" and v.strip():
+            return v.strip()
+    return None
+
+
 def plan_header(
-    headers: Sequence[str], path: str, line: int, catalog: Catalog, *, id_column: int | None = None
+    headers: Sequence[str],
+    path: str,
+    line: int,
+    catalog: Catalog,
+    *,
+    id_column: int | None = None,
+    ignore: frozenset[str] = frozenset(),
 ) -> list[Column]:
     """Columns of a wide header; raise :class:`ReadError` for a fatal header problem.
 
@@ -104,6 +118,9 @@ def plan_header(
             continue
         if not header:
             columns.append(Column(f"column {i + 1}", "field"))
+            continue
+        if _key(header) in ignore:  # a derived column (DYS385sum ...) the user set aside
+            columns.append(Column(header, "field"))
             continue
         try:
             col = role_of(header, catalog)
@@ -134,7 +151,7 @@ def plan_header(
             keys = {
                 "allele": [f"{col.locus}#whole", f"{col.locus}#any"],
                 "copy": [f"{col.locus}#{col.copy}", f"{col.locus}#any"],
-                "diff": [f"{col.locus}#whole", "DYS389II#diff"],
+                "diff": ["DYS389II#diff"],  # beside DYS389II too: checked row by row
             }[col.role]
             for k in keys:
                 first = seen.get(k)
@@ -160,8 +177,6 @@ def plan_header(
                 )
             for k in keys:
                 seen.setdefault(k, header)
-            if col.role == "diff":
-                seen[f"{col.locus}#whole"] = header
         columns.append(col)
     if not any(c.role == "specimen" for c in columns):
         raise ReadError(
@@ -215,6 +230,8 @@ class RowBuilder:
         self.kit = kit
         self.null_words = null_words
         self.seen: dict[str, int] = {}
+        #: A specimen's ``population`` field where the file has one (for the message).
+        self.population_of: dict[str, str] = {}
         self._kits: dict[str, Kit | UnknownKitError] = {}
         self._joins: dict[tuple[str, tuple[str, ...]], Allele | AlleleError] = {}
 
@@ -276,11 +293,19 @@ class RowBuilder:
             problems.append(Problem(path, line, why, column=specimen_column, value=specimen))
             specimen = ""
         elif specimen in self.seen:
+            here = _population(fields)
+            there = self.population_of.get(specimen)
+            where = (
+                f"; population {there!r} there, {here!r} here: IDs repeat across "
+                "populations, make them unique (e.g. population and ID)"
+                if here is not None and there is not None and here != there
+                else ""
+            )
             problems.append(
                 Problem(
                     path,
                     line,
-                    f"duplicate specimen ID (first on line {self.seen[specimen]})",
+                    f"duplicate specimen ID (first on line {self.seen[specimen]}{where})",
                     column=specimen_column,
                     specimen=specimen,
                 )
@@ -348,6 +373,9 @@ class RowBuilder:
             c.reject(problems)
             return
         self.seen[specimen] = line
+        population = _population(fields)
+        if population is not None:
+            self.population_of[specimen] = population
         kit_id = kit.id if kit is not None else None
         c.records.append(
             Record(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from patriline._files import private_open
 from patriline.haplotype import Allele, AlleleKind, Haplotype, format_tenths
-from patriline.io._build import Collector, RowBuilder, plan_header
+from patriline.io._build import Collector, RowBuilder, _key, plan_header
 from patriline.io._columnar import chunks, columnar_ok, compiled_chunk
 from patriline.io._text import header_line, iter_rows, read_text, sniff_delimiter
 from patriline.io.model import Format, Problem, ReadResult, Record
@@ -36,8 +36,13 @@ def read_table(
     null_words: frozenset[str] = frozenset(),
     generate_ids: bool = False,
     default_delimiter: str = ",",
+    ignore_columns: frozenset[str] = frozenset(),
 ) -> ReadResult:
-    """Read a table with a header row (shared by the wide CSV and YHRD-style readers)."""
+    """Read a table with a header row (shared by the wide CSV and YHRD-style readers).
+
+    ``ignore_columns`` (header names, compared as the catalog compares them) are kept as
+    plain fields, never read as loci (a derived ``DYS385sum`` column)."""
+    ignore = frozenset(_key(h) for h in ignore_columns)
     delimiter = sniff_delimiter(header_line(text), default_delimiter)
     rows = iter_rows(text, delimiter, path)
     try:
@@ -48,9 +53,9 @@ def read_table(
         raise ReadError(Problem(path, None, "empty file")) from None
     if generate_ids:
         id_column = None
-        columns = plan_header(["id", *headers], path, header_no, catalog)[1:]
+        columns = plan_header(["id", *headers], path, header_no, catalog, ignore=ignore)[1:]
     else:
-        columns = plan_header(headers, path, header_no, catalog, id_column=id_column)
+        columns = plan_header(headers, path, header_no, catalog, id_column=id_column, ignore=ignore)
     collector = Collector(path, fmt, strict)
     builder = RowBuilder(collector, catalog, kit, null_words=null_words)
     n = len(columns)
@@ -84,6 +89,7 @@ def read_table(
             slow(line, specimen, cells + [""] * (n - len(cells)))
         return collector.result()
     seen = builder.seen
+    pop_header = next((h for _, h in field_cols if h.strip().lower() == "population"), None)
     records = collector.records
     compiled = None
     if fmt == "csv" and not generate_ids and not null_words:
@@ -115,6 +121,8 @@ def read_table(
             fields = {h: v for i, h in field_cols if (v := meta[i][r])}
             person = meta[person_i][r] if person_i is not None else ""
             seen[specimen] = line
+            if pop_header is not None and fields.get(pop_header):
+                builder.population_of[specimen] = fields[pop_header]
             records.append(
                 Record(
                     specimen,
@@ -145,8 +153,12 @@ def read_wide(
     catalog: Catalog,
     kit: Kit | None = None,
     text: str | None = None,
+    zero_null: bool = False,
+    ignore_columns: frozenset[str] = frozenset(),
 ) -> ReadResult:
-    """Read a wide CSV/TSV file (see module docstring)."""
+    """Read a wide CSV/TSV file (see module docstring). ``zero_null``: a ``0`` cell is a
+    null allele (as in tables written from R or YHRD); ``ignore_columns``: headers read
+    as plain fields (see :func:`read_table`)."""
     text = read_text(path) if text is None else text
     tab = Path(path).suffix.lower() in (".tsv", ".txt", ".tab")
     return read_table(
@@ -156,7 +168,9 @@ def read_wide(
         strict=strict,
         catalog=catalog,
         kit=kit,
+        null_words=frozenset({"0"}) if zero_null else frozenset(),
         default_delimiter="\t" if tab else ",",
+        ignore_columns=ignore_columns,
     )
 
 
